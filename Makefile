@@ -1,0 +1,79 @@
+# Pintu: one Makefile for set-up, running and testing. See README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+PYTHON310 ?= $(shell scripts/find-python310)
+VENV := .venv
+RVENV := .venv-rasa
+PY := $(VENV)/bin/python
+RPY := $(RVENV)/bin/python
+RASA := $(RVENV)/bin/rasa
+STAMPS := .stamps
+# pip on some machines lists extra local indexes that do not exist; their warnings are noise.
+PIP_QUIET := 2>&1 | grep -v 'is ignored: it is neither a file nor a directory' || true
+export PYTHONPATH := $(CURDIR)
+export PYTHONDONTWRITEBYTECODE := 1
+export TF_CPP_MIN_LOG_LEVEL := 3
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+
+.PHONY: help setup run test train nlu-eval bench chat lint clean
+
+help:
+	@echo "make run      set up what is missing, then start the whole stack (Ctrl-C stops it)"
+	@echo "make test     set up what is missing, then run every test"
+	@echo "make setup    environments, trained model, database schema (idempotent)"
+	@echo "make train    train the Rasa model into models/"
+	@echo "make nlu-eval NLU report (per-intent F1, confusion matrix, 5-fold CV) under reports/"
+	@echo "make chat     chat with a running stack from the terminal"
+
+$(STAMPS)/venv-rasa: requirements/rasa.txt
+	@mkdir -p $(STAMPS)
+	@test -x $(RPY) || { echo "creating $(RVENV) with $(PYTHON310)"; $(PYTHON310) -m venv $(RVENV); }
+	@$(RPY) -m pip install -q --upgrade pip setuptools wheel $(PIP_QUIET)
+	@echo "installing Rasa environment (about 2-3 minutes the first time)"
+	@set -o pipefail; $(RPY) -m pip install -q -r requirements/rasa.txt 2>&1 | grep -v 'is ignored: it is neither' ; \
+	  $(RPY) -c "import rasa, rasa_sdk, httpx, pytest" && touch $@
+
+$(STAMPS)/venv: requirements/gateway.txt
+	@mkdir -p $(STAMPS)
+	@test -x $(PY) || { echo "creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
+	@$(PY) -m pip install -q --upgrade pip $(PIP_QUIET)
+	@set -o pipefail; $(PY) -m pip install -q -r requirements/gateway.txt 2>&1 | grep -v 'is ignored: it is neither' ; \
+	  $(PY) -c "import fastapi, sqlalchemy, httpx, pytest" && touch $@
+
+# The model is retrained when models/ has none or the training inputs changed since it was trained.
+model: $(STAMPS)/venv-rasa
+	@$(RPY) -m nlu.train --if-needed
+
+train: $(STAMPS)/venv-rasa
+	@$(RPY) -m nlu.train
+
+schema: $(STAMPS)/venv
+	@$(PY) -m bot.db upgrade
+
+setup: $(STAMPS)/venv-rasa $(STAMPS)/venv schema model
+
+run: setup
+	@$(PY) -m bot.stack run
+
+chat: $(STAMPS)/venv
+	@$(PY) -m bot.cli
+
+test: setup
+	@$(PY) -m nlu.check_data
+	@echo "== rasa data validate"
+	@$(RASA) data validate --fail-on-warnings --quiet --data data/nlu data/core >var/validate.log 2>&1 || { cat var/validate.log; exit 1; }
+	@echo "== tests in the Rasa environment (Python 3.10)"
+	@$(RPY) -m pytest -c pyproject.toml tests/shared tests/rasa
+	@echo "== tests in the gateway environment"
+	@$(PY) -m pytest -c pyproject.toml tests/shared tests/gateway tests/integration
+
+nlu-eval: setup
+	@$(RPY) -m nlu.evaluate
+
+lint: $(STAMPS)/venv
+	@$(PY) -m ruff check . && $(PY) -m mypy bot sandbox integrations
+
+clean:
+	rm -rf $(STAMPS) $(VENV) $(RVENV) models/*.tar.gz var reports

@@ -1,0 +1,168 @@
+"""Greeting, menu, thanks, goodbye, bot challenge, handoff, out-of-scope, fallback and cancel."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import AllSlotsReset, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from . import context
+from .common import MAIN_MENU, MORE_MENU, PintuAction, choice, say
+from .gateway_client import GatewayError
+from .logic.fallback import fallback_options
+
+log = logging.getLogger(__name__)
+
+MENU_TEXT = "Silakan pilih layanan, atau ketik pertanyaan Anda dengan kata-kata sendiri."
+
+
+class ActionGreet(PintuAction):
+    def name(self) -> Text:
+        return "action_greet"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        say(dispatcher, "Halo, selamat datang di Pintu, layanan chat Pemkot Tangerang. " + MENU_TEXT,
+            MAIN_MENU)
+        return []
+
+
+class ActionHelp(PintuAction):
+    def name(self) -> Text:
+        return "action_help"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        if choice(tracker) == "more":
+            say(dispatcher, "Layanan lainnya:", MORE_MENU)
+        else:
+            say(dispatcher, "Saya bisa membantu urusan KTP, KK, akta, laporan warga, antrean, "
+                "kesehatan, pajak, dan lainnya. " + MENU_TEXT, MAIN_MENU)
+        return []
+
+
+class ActionGoodbye(PintuAction):
+    def name(self) -> Text:
+        return "action_goodbye"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        say(dispatcher, "Terima kasih sudah menghubungi Pintu. Ketik menu kapan saja bila perlu "
+            "bantuan lagi.")
+        return [AllSlotsReset()]
+
+
+class ActionThank(PintuAction):
+    def name(self) -> Text:
+        return "action_thank"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        say(dispatcher, "Sama-sama. Ada lagi yang bisa dibantu? Ketik menu untuk melihat layanan.")
+        return []
+
+
+class ActionBotChallenge(PintuAction):
+    def name(self) -> Text:
+        return "action_bot_challenge"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        say(dispatcher, "Saya Pintu, asisten otomatis (bot) Pemkot Tangerang, bukan manusia. "
+            "Bila ingin bicara dengan petugas, pilih tombol di bawah atau ketik petugas.",
+            [("Bicara dengan petugas", "/human_handoff")])
+        return []
+
+
+async def record_handoff(tracker: Tracker, reason: str, urgent: bool = False) -> bool:
+    """Asks the gateway to queue the chat for an officer; False when that could not be recorded."""
+    try:
+        await context.gateway().request_handoff(tracker.sender_id, reason, urgent)
+    except GatewayError as exc:
+        log.error("handoff request not recorded: %s", exc)
+        return False
+    return True
+
+
+class ActionHumanHandoff(PintuAction):
+    def name(self) -> Text:
+        return "action_human_handoff"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        if await record_handoff(tracker, "permintaan_warga"):
+            say(dispatcher, "Baik, permintaan Anda sudah kami catat. Petugas helpdesk akan membalas "
+                "di chat ini pada jam kerja (Senin-Jumat 08.00-16.00). Untuk darurat, hubungi 112.")
+        else:
+            say(dispatcher, "Maaf, permintaan bicara dengan petugas belum bisa dicatat saat ini. "
+                "Silakan hubungi call center 112 (gratis) atau coba lagi sebentar lagi.")
+        return []
+
+
+class ActionOutOfScope(PintuAction):
+    def name(self) -> Text:
+        return "action_out_of_scope"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        say(dispatcher, "Maaf, itu di luar layanan Pintu. Saya hanya bisa membantu layanan Pemkot "
+            "Tangerang. " + MENU_TEXT, MAIN_MENU)
+        return []
+
+
+class ActionDefaultFallback(PintuAction):
+    """First miss: offer the likeliest services; second miss: offer an officer."""
+
+    resets_fallback = False
+
+    def name(self) -> Text:
+        return "action_default_fallback"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        misses = int(tracker.get_slot("fallback_count") or 0) + 1
+        ranking = (tracker.latest_message or {}).get("intent_ranking") or []
+        if misses >= 2:
+            say(dispatcher, "Maaf, saya masih belum paham. Mau saya sambungkan ke petugas?",
+                [("Ya, sambungkan petugas", "/human_handoff"), ("Lihat menu", "/help")])
+        else:
+            options = fallback_options(ranking)
+            if options:
+                say(dispatcher, "Maaf, saya belum yakin maksud Anda. Apakah tentang ini?", options)
+            else:
+                say(dispatcher, "Maaf, saya belum paham. " + MENU_TEXT, MAIN_MENU)
+        return [SlotSet("fallback_count", float(misses))]
+
+
+class ActionStrayAnswer(PintuAction):
+    """A yes, no or bare value when no question is open."""
+
+    def name(self) -> Text:
+        return "action_stray_answer"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        if intent == "deny":
+            say(dispatcher, "Baik. Ada lagi yang bisa dibantu?", MAIN_MENU)
+        else:
+            say(dispatcher, "Terima kasih. Supaya saya bisa membantu, pilih dulu layanannya:",
+                MAIN_MENU)
+        return []
+
+
+class ActionCancelForm(PintuAction):
+    """Leaves whatever form is open; what was typed so far is forgotten."""
+
+    def name(self) -> Text:
+        return "action_cancel_form"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        if intent == "deny":
+            say(dispatcher, "Baik, dibatalkan. Ketik menu untuk melihat layanan lain.")
+        return [AllSlotsReset()]

@@ -1,0 +1,1 @@
+"""Business rules of the dialogues as plain functions, testable without Rasa."""

@@ -1,0 +1,1 @@
+"""Pintu gateway: channel webhooks, routing to Rasa, handoff, staff and admin web."""

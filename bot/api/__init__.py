@@ -1,0 +1,1 @@
+"""HTTP routes of the gateway; each module is thin and delegates to services."""

@@ -1,0 +1,78 @@
+"""Liveness, readiness and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from ..app import Services
+from .deps import services
+
+router = APIRouter()
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+async def _check(name: str, probe: Any) -> tuple[str, dict[str, Any]]:
+    try:
+        detail = await asyncio.wait_for(probe, timeout=2.0)
+        return name, {"ok": True, **(detail or {})}
+    except Exception as exc:  # noqa: BLE001 - readiness reports any failure by name
+        return name, {"ok": False, "error": type(exc).__name__}
+
+
+async def _rasa(s: Services) -> dict[str, Any]:
+    status = await s.rasa.status()
+    if not status.get("model_id"):
+        raise RuntimeError("no model loaded")
+    return {"model": status.get("model_id")}
+
+
+async def _http_ok(s: Services, url: str) -> dict[str, Any]:
+    response = await s.http.get(url)
+    response.raise_for_status()
+    return {}
+
+
+async def _redis(s: Services) -> dict[str, Any]:
+    await s.store.ping()
+    return {"mode": "redis" if s.settings.redis_url else "in-process"}
+
+
+async def _database(s: Services) -> dict[str, Any]:
+    def ping() -> None:
+        with s.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    await asyncio.to_thread(ping)
+    return {"dialect": s.engine.dialect.name}
+
+
+@router.get("/readyz")
+async def readyz(s: Annotated[Services, Depends(services)]) -> JSONResponse:
+    results = dict(
+        await asyncio.gather(
+            _check("rasa", _rasa(s)),
+            _check("action_server", _http_ok(s, f"{s.settings.action_server_url}/health")),
+            _check("redis", _redis(s)),
+            _check("database", _database(s)),
+            _check("agency_api", _http_ok(s, f"{s.settings.agency_api_url}/healthz")),
+        )
+    )
+    gating = ("rasa", "action_server", "redis", "database")
+    ready = all(results[name]["ok"] for name in gating)
+    body = {"ready": ready, "checks": results}
+    return JSONResponse(body, status_code=200 if ready else 503)
+
+
+@router.get("/metrics")
+async def metrics() -> PlainTextResponse:
+    return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)

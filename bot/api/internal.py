@@ -1,0 +1,86 @@
+"""`/internal/v1`: what the action server asks of the gateway (tickets, handoffs).
+
+Only for the action server: a bearer token from settings, compared in constant time.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException
+from pydantic import BaseModel, Field
+
+from ..app import Services
+from ..models import HandoffRequest
+from .deps import services
+
+log = logging.getLogger(__name__)
+
+
+def require_internal_token(
+    s: Annotated[Services, Depends(services)],
+    authorization: Annotated[str, Header()] = "",
+) -> None:
+    expected = f"Bearer {s.settings.internal_api_token}"
+    if not hmac.compare_digest(authorization.encode(), expected.encode()):
+        log.warning("internal API call refused: bad token")
+        raise HTTPException(status_code=401, detail="unauthorized")
+
+
+router = APIRouter(prefix="/internal/v1", dependencies=[Depends(require_internal_token)],
+                   include_in_schema=False)
+
+
+class ComplaintIn(BaseModel):
+    sender_id: str = Field(min_length=1, max_length=128)
+    category: str = Field(min_length=1, max_length=40)
+    agency: str = Field(min_length=1, max_length=120)
+    expected_response_days: int = Field(ge=1, le=60)
+    description: str = Field(min_length=1, max_length=2000)
+    kecamatan: str | None = None
+    kelurahan: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    photo_refs: list[str] = Field(default_factory=list, max_length=10)
+
+
+@router.post("/complaints")
+async def file_complaint(body: ComplaintIn,
+                         s: Annotated[Services, Depends(services)]) -> dict[str, Any]:
+    data = body.model_dump(exclude={"sender_id"})
+    filed = await s.tickets.file_complaint(body.sender_id, data)
+    return {
+        "ticket_id": filed.ticket.number,
+        "status": filed.ticket.status,
+        "agency": filed.ticket.agency,
+        "expected_response_days": filed.ticket.expected_response_days,
+        "forwarded": filed.forwarded,
+    }
+
+
+@router.get("/tickets/{number}")
+async def ticket_status(number: str, s: Annotated[Services, Depends(services)]) -> dict[str, Any]:
+    result = await s.tickets.status(number)
+    if result is None:
+        raise HTTPException(status_code=404, detail="ticket not found")
+    return result
+
+
+class HandoffIn(BaseModel):
+    sender_id: str = Field(min_length=1, max_length=128)
+    reason: str = Field(min_length=1, max_length=40)
+    urgent: bool = False
+
+
+@router.post("/handoffs")
+async def request_handoff(body: HandoffIn,
+                          s: Annotated[Services, Depends(services)]) -> dict[str, Any]:
+    with s.sessions() as session, session.begin():
+        request = HandoffRequest(sender_id=body.sender_id, reason=body.reason, urgent=body.urgent)
+        session.add(request)
+        session.flush()
+        request_id = request.id
+    log.info("handoff requested (reason=%s, urgent=%s)", body.reason, body.urgent)
+    return {"id": request_id, "status": "open"}

@@ -1,0 +1,63 @@
+"""The gateway's one settings object, read once at start-up (environment or `.env`)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+_PLACEHOLDERS = {"", "changeme", "change-me", "secret", "placeholder", "xxx", "todo"}
+
+
+class Settings(BaseSettings):
+    """Every setting of the gateway; see docs/configuration.md."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    pintu_env: Literal["development", "production"] = "development"
+    database_url: str = f"sqlite:///{ROOT / 'var' / 'pintu.db'}"
+    redis_url: str | None = None
+    rasa_url: str = "http://127.0.0.1:5005"
+    action_server_url: str = "http://127.0.0.1:5055"
+    agency_api_url: str = "http://127.0.0.1:8100"
+    rasa_timeout_s: float = Field(default=10.0, gt=0)
+    agency_timeout_s: float = Field(default=5.0, gt=0)
+    outbox_interval_s: float = Field(default=15.0, gt=0)
+    internal_api_token: str = "dev-internal-token"  # actions -> gateway; placeholder refused in production
+
+    telegram_bot_token: str | None = None
+    telegram_webhook_secret: str | None = None
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    telegram_mode: Literal["webhook", "polling"] = "webhook"
+    whatsapp_access_token: str | None = None
+    whatsapp_phone_number_id: str | None = None
+    whatsapp_app_secret: str | None = None
+    whatsapp_verify_token: str | None = None
+    whatsapp_api_base_url: str = "https://graph.facebook.com"
+
+    @model_validator(mode="after")
+    def _no_placeholder_secrets_in_production(self) -> Settings:
+        if self.pintu_env != "production":
+            return self
+        bad = [
+            name
+            for name in ("internal_api_token",)
+            if (getattr(self, name) or "").strip().lower() in _PLACEHOLDERS
+            or getattr(self, name).startswith("dev-")
+        ]
+        if bad:
+            raise ValueError(f"production needs real values for: {', '.join(bad)}")
+        return self
+
+    def __repr__(self) -> str:  # secrets never reach a repr or a log
+        return f"Settings(pintu_env={self.pintu_env!r}, rasa_url={self.rasa_url!r})"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read on first use."""
+    return Settings()

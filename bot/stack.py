@@ -1,0 +1,190 @@
+"""Starts and stops the whole local stack: agency sandbox, action server, Rasa and the gateway.
+
+`python -m bot.stack run` is what `make run` calls; tests use `Stack` to run the real thing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Service:
+    name: str
+    argv: list[str]
+    health_url: str
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+
+@dataclass
+class Ports:
+    gateway: int = 8000
+    rasa: int = 5005
+    actions: int = 5055
+    sandbox: int = 8100
+
+
+@dataclass
+class Stack:
+    """The four processes of Pintu, started in dependency order, stopped in reverse."""
+
+    ports: Ports = field(default_factory=Ports)
+    env: Mapping[str, str] = field(default_factory=dict)
+    log_dir: Path = ROOT / "var" / "log"
+    model: str = str(ROOT / "models")
+    services: list[Service] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        venv = ROOT / ".venv" / "bin"
+        rvenv = ROOT / ".venv-rasa" / "bin"
+        p = self.ports
+        host = "127.0.0.1"
+        self.services = [
+            Service(
+                "sandbox",
+                [str(venv / "uvicorn"), "sandbox.app:create_app", "--factory", "--host", host,
+                 "--port", str(p.sandbox), "--log-level", "warning"],
+                f"http://{host}:{p.sandbox}/healthz",
+            ),
+            Service(
+                "actions",
+                [str(rvenv / "rasa"), "run", "actions", "--actions", "actions",
+                 "--port", str(p.actions), "--quiet"],
+                f"http://{host}:{p.actions}/health",
+            ),
+            Service(
+                "rasa",
+                [str(rvenv / "rasa"), "run", "--enable-api", "--model", self.model,
+                 "--interface", host, "--port", str(p.rasa),
+                 "--endpoints", str(ROOT / "endpoints.yml"), "--quiet"],
+                f"http://{host}:{p.rasa}/status",
+            ),
+            Service(
+                "gateway",
+                [str(venv / "uvicorn"), "bot.app:create_app", "--factory", "--host", host,
+                 "--port", str(p.gateway), "--log-level", "warning"],
+                f"http://{host}:{p.gateway}/readyz",
+            ),
+        ]
+
+    def _environment(self) -> dict[str, str]:
+        p = self.ports
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+            "RASA_URL": f"http://127.0.0.1:{p.rasa}",
+            "ACTION_SERVER_URL": f"http://127.0.0.1:{p.actions}",
+            "AGENCY_API_URL": f"http://127.0.0.1:{p.sandbox}",
+            "GATEWAY_URL": f"http://127.0.0.1:{p.gateway}",
+        }
+        env.update(self.env)
+        return env
+
+    def start(self, timeout_s: float = 240.0) -> None:
+        """Starts every service and waits until each is healthy, the gateway's /readyz last."""
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        env = self._environment()
+        deadline = time.monotonic() + timeout_s
+        try:
+            for service in self.services:
+                service.log_path = self.log_dir / f"{service.name}.log"
+                with service.log_path.open("wb") as log_file:
+                    service.process = subprocess.Popen(  # noqa: S603 - our own fixed argv
+                        service.argv, cwd=ROOT, env=env, stdout=log_file,
+                        stderr=subprocess.STDOUT, start_new_session=True,
+                    )
+                if service.name != "rasa":  # Rasa loads slowly; wait for it with the gateway
+                    self._wait(service, deadline)
+            self._wait(self.services[-1], deadline)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait(self, service: Service, deadline: float) -> None:
+        while time.monotonic() < deadline:
+            if service.process is not None and service.process.poll() is not None:
+                raise RuntimeError(f"{service.name} exited early; see {service.log_path}")
+            try:
+                if httpx.get(service.health_url, timeout=2.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        raise TimeoutError(f"{service.name} not healthy in time; see {service.log_path}")
+
+    def stop(self) -> None:
+        """Stops every started service, newest first: SIGTERM, then SIGKILL after 10 s."""
+        for service in reversed(self.services):
+            proc = service.process
+            if proc is None or proc.poll() is not None:
+                continue
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+            except ProcessLookupError:
+                pass
+
+
+def _run() -> int:
+    stack = Stack()
+    print("Starting Pintu: agency sandbox, action server, Rasa and gateway (about a minute)...")
+    stack.start()
+    p = stack.ports
+    print(
+        f"\nPintu is ready on http://127.0.0.1:{p.gateway} (readiness: /readyz, logs: var/log/).\n"
+        "Chat from another terminal:\n"
+        "  make chat\n"
+        f"  curl -s -X POST http://127.0.0.1:{p.gateway}/api/chat -H 'content-type: application/json' \\\n"
+        "       -d '{\"sender\": \"warga1\", \"text\": \"halo\"}'\n"
+        f"Agency sandbox API docs: http://127.0.0.1:{p.sandbox}/docs\n"
+        "Press Ctrl-C to stop everything."
+    )
+    stopping = False
+
+    def _stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        while not stopping:
+            for service in stack.services:
+                if service.process is not None and service.process.poll() is not None:
+                    print(f"{service.name} stopped unexpectedly; see {service.log_path}")
+                    stopping = True
+            time.sleep(0.5)
+    finally:
+        print("\nStopping Pintu...")
+        stack.stop()
+        print("Stopped.")
+    return 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bot.stack")
+    parser.add_argument("command", choices=["run"])
+    parser.parse_args()
+    sys.exit(_run())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Clients for systems outside Pintu; importable from both Python environments."""

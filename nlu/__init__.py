@@ -1,0 +1,1 @@
+"""Pintu's NLU: custom Rasa components, entity rules, training and evaluation tooling."""

@@ -1,0 +1,261 @@
+"""Actions with real Trackers and CollectingDispatchers: the events and words they return."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from rasa_sdk.events import ActiveLoop, AllSlotsReset, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.complaints import ActionComplaintStart, ActionComplaintSubmit, ValidateComplaintForm
+from actions.conversation import (
+    ActionCancelForm,
+    ActionDefaultFallback,
+    ActionGreet,
+    ActionHumanHandoff,
+)
+from actions.documents import ActionDocumentStatus, ActionKtp, ValidateDocStatusForm
+from actions.services import ActionEmergency, ActionTaxPayment
+from actions.tickets import ActionRequestStatus
+
+from .conftest import FakeServer, make_tracker
+
+NIK = "3671014507890002"  # woman born 5 July 1989, Kota Tangerang
+KK = "3671011203150004"
+
+
+def texts(dispatcher: CollectingDispatcher) -> str:
+    return "\n".join(m.get("text") or m.get("response") or "" for m in dispatcher.messages)
+
+
+def buttons(dispatcher: CollectingDispatcher) -> list[str]:
+    return [b["title"] for m in dispatcher.messages for b in (m.get("buttons") or [])]
+
+
+async def test_greeting_shows_the_menu_with_buttons(domain: dict[str, Any]) -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionGreet().run(dispatcher, make_tracker("halo", "greet"), domain)
+    assert "Pintu" in texts(dispatcher)
+    assert "KTP-el" in buttons(dispatcher) and "Darurat" in buttons(dispatcher)
+    assert len(buttons(dispatcher)) <= 10
+
+
+async def test_clear_status_question_starts_the_status_form_at_once(domain: dict[str, Any]) -> None:
+    dispatcher = CollectingDispatcher()
+    events = await ActionKtp().run(dispatcher, make_tracker("ktp saya sudah jadi belum", "ktp"),
+                                   domain)
+    assert SlotSet("doc_kind", "ktp") in events
+    assert ActiveLoop("doc_status_form") in events
+    assert SlotSet("requested_slot", "nik") in events
+    assert dispatcher.messages[-1]["response"] == "utter_ask_nik"
+
+
+async def test_nik_given_with_the_request_is_not_asked_again(domain: dict[str, Any]) -> None:
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(f"cek ktp nik {NIK}", "ktp",
+                           entities=[{"entity": "nik", "value": NIK}])
+    events = await ActionKtp().run(dispatcher, tracker, domain)
+    assert SlotSet("nik", NIK) in events
+    assert SlotSet("requested_slot", "kk_number") in events
+
+
+async def test_an_unclear_ktp_message_asks_status_or_information(domain: dict[str, Any]) -> None:
+    dispatcher = CollectingDispatcher()
+    events = await ActionKtp().run(dispatcher, make_tracker("ktp", "ktp"), domain)
+    assert not any(isinstance(e, ActiveLoop) for e in events)
+    assert "Cek status KTP-el saya" in buttons(dispatcher)
+    assert "Syarat & cara mengurus" in buttons(dispatcher)
+
+
+async def test_information_comes_from_the_knowledge_base(domain: dict[str, Any]) -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionKtp().run(dispatcher, make_tracker("biaya bikin ktp hilang berapa", "ktp"), domain)
+    assert "Gratis" in texts(dispatcher)
+    assert "Syarat" in buttons(dispatcher)
+
+
+@pytest.mark.parametrize(("typed", "expected"), [
+    ("36710145", "8"),  # says how many digits were given
+    ("3671O14507890002", "huruf"),  # letter O for a zero
+    ("9971014507890002", "provinsi"),
+])
+def test_malformed_nik_is_explained_precisely(typed: str, expected: str,
+                                              domain: dict[str, Any]) -> None:
+    dispatcher = CollectingDispatcher()
+    result = ValidateDocStatusForm().validate_nik(typed, dispatcher,
+                                                  make_tracker(typed), domain)
+    assert result == {"nik": None}
+    assert expected in texts(dispatcher).lower()
+
+
+def status_tracker(kind: str = "ktp", sender: str = "api:warga") -> Any:
+    return make_tracker("3671011203150004", latest_action="doc_status_form", sender=sender,
+                        slots={"nik": NIK, "kk_number": KK, "doc_kind": kind})
+
+
+async def test_verified_resident_gets_status_in_one_message(agency: FakeServer,
+                                                            domain: dict[str, Any]) -> None:
+    agency.on("POST", "/dukcapil/v1/ktp/status", body={
+        "status": "siap_diambil", "status_label": "Sudah jadi", "office": "Kecamatan Cipondoh",
+        "ready_since": "2026-11-20"})
+    dispatcher = CollectingDispatcher()
+    events = await ActionDocumentStatus().run(dispatcher, status_tracker(), domain)
+    assert len(dispatcher.messages) == 1
+    assert "bisa diambil di Kecamatan Cipondoh sejak 20 November 2026" in texts(dispatcher)
+    assert SlotSet("nik", None) in events and SlotSet("kk_number", None) in events
+
+
+async def test_kk_members_are_masked(agency: FakeServer, domain: dict[str, Any]) -> None:
+    agency.on("POST", "/dukcapil/v1/kk/members", body={"members": [
+        {"initials": "B.S.", "relation": "KEPALA KELUARGA", "gender": "L"},
+        {"initials": "S.A.", "relation": "ISTRI", "gender": "P"}]})
+    dispatcher = CollectingDispatcher()
+    await ActionDocumentStatus().run(dispatcher, status_tracker("kk"), domain)
+    assert "B.S. (Kepala Keluarga)" in texts(dispatcher)
+
+
+async def test_wrong_kk_reveals_nothing_and_three_misses_lock(agency: FakeServer,
+                                                             domain: dict[str, Any]) -> None:
+    agency.on("POST", "/dukcapil/v1/ktp/status", status=404, body={"error": {
+        "code": "identity_not_verified", "message": "NIK dan nomor KK tidak cocok"}})
+    replies = []
+    for _ in range(4):
+        dispatcher = CollectingDispatcher()
+        await ActionDocumentStatus().run(dispatcher, status_tracker(sender="api:tamu"), domain)
+        replies.append(texts(dispatcher))
+    assert "tidak dapat kami cocokkan" in replies[0] and "Sisa percobaan: 2" in replies[0]
+    assert "dikunci" in replies[2]
+    assert "dikunci" in replies[3]
+    assert len(agency.requests) == 3  # the locked fourth try never reached Dukcapil
+    assert all(NIK not in r and "tidak terdaftar" not in r for r in replies)
+
+
+async def test_dukcapil_down_gets_an_apology_and_forgets_the_numbers(
+        agency: FakeServer, domain: dict[str, Any]) -> None:
+    agency.on("POST", "/dukcapil/v1/ktp/status", status=503, body={"error": {"code": "down"}})
+    dispatcher = CollectingDispatcher()
+    events = await ActionDocumentStatus().run(dispatcher, status_tracker(), domain)
+    assert "tidak dapat dihubungi" in texts(dispatcher)
+    assert SlotSet("nik", None) in events
+
+
+async def test_complaint_keeps_what_the_first_message_said(domain: dict[str, Any]) -> None:
+    dispatcher = CollectingDispatcher()
+    text = "mau lapor jalan rusak berlubang besar di depan sd negeri poris plawad cipondoh"
+    events = await ActionComplaintStart().run(dispatcher, make_tracker(text, "complaint"), domain)
+    slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+    assert slots["complaint_category"] == "jalan_rusak"
+    assert slots["complaint_description"] == text
+    assert slots["complaint_kecamatan"] == "Cipondoh"
+    assert slots["requested_slot"] == "complaint_photo"
+
+
+def test_complaint_location_outside_the_city_is_refused(domain: dict[str, Any]) -> None:
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker("/inform", metadata={"attachments": [
+        {"type": "location", "latitude": -6.9175, "longitude": 107.6191}]})  # Bandung
+    result = ValidateComplaintForm().validate_complaint_location("/inform", dispatcher, tracker,
+                                                                 domain)
+    assert result == {"complaint_location": None}
+    assert "luar Kota Tangerang" in texts(dispatcher)
+
+
+async def test_complaint_gets_a_ticket_even_when_laksa_is_down(gateway: FakeServer,
+                                                              domain: dict[str, Any]) -> None:
+    gateway.on("POST", "/internal/v1/complaints", body={
+        "ticket_id": "LKS-482913", "status": "menunggu_diteruskan", "agency": "DPUPR",
+        "expected_response_days": 3, "forwarded": False})
+    slots = {"complaint_confirm": "ya", "complaint_category": "jalan_rusak",
+             "complaint_description": "jalan berlubang", "complaint_kecamatan": "Cipondoh",
+             "complaint_location": "Cipondoh"}
+    dispatcher = CollectingDispatcher()
+    events = await ActionComplaintSubmit().run(
+        dispatcher, make_tracker("ya", latest_action="complaint_form", slots=slots), domain)
+    assert "LKS-482913" in texts(dispatcher) and "diteruskan otomatis" in texts(dispatcher)
+    assert AllSlotsReset() in events
+    sent = gateway.bodies("/internal/v1/complaints")[0]
+    assert sent["category"] == "jalan_rusak" and sent["sender_id"] == "api:warga"
+
+
+async def test_gateway_down_keeps_the_complaint_and_asks_again(gateway: FakeServer,
+                                                              domain: dict[str, Any]) -> None:
+    gateway.on("POST", "/internal/v1/complaints", status=500, body={})
+    slots = {"complaint_confirm": "ya", "complaint_category": "sampah",
+             "complaint_description": "sampah menumpuk", "complaint_location": "Benda"}
+    dispatcher = CollectingDispatcher()
+    events = await ActionComplaintSubmit().run(
+        dispatcher, make_tracker("ya", latest_action="complaint_form", slots=slots), domain)
+    assert ActiveLoop("complaint_form") in events
+    assert AllSlotsReset() not in events
+    assert "ketik ya" in texts(dispatcher)
+
+
+async def test_unknown_ticket_is_said_plainly(gateway: FakeServer,
+                                              domain: dict[str, Any]) -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionRequestStatus().run(
+        dispatcher, make_tracker("cek LKS-000000", "request_status",
+                                 entities=[{"entity": "ticket_id", "value": "LKS-000000"}]), domain)
+    assert "LKS-000000 tidak kami temukan" in texts(dispatcher)
+
+
+async def test_low_confidence_asks_back_then_offers_an_officer(domain: dict[str, Any]) -> None:
+    tracker = make_tracker("itu lho yang kemarin", "ktp", confidence=0.3)
+    tracker.latest_message["intent_ranking"] = [
+        {"name": "ktp", "confidence": 0.3}, {"name": "kk", "confidence": 0.25},
+        {"name": "complaint", "confidence": 0.2}]
+    dispatcher = CollectingDispatcher()
+    events = await ActionKtp().run(dispatcher, tracker, domain)
+    assert buttons(dispatcher)[:3] == ["KTP-el", "Kartu Keluarga", "Lapor masalah"]
+    assert SlotSet("fallback_count", 1.0) in events
+    tracker.slots["fallback_count"] = 1.0
+    dispatcher = CollectingDispatcher()
+    await ActionDefaultFallback().run(dispatcher, tracker, domain)
+    assert "Ya, sambungkan petugas" in buttons(dispatcher)
+
+
+async def test_emergency_answers_numbers_first_and_marks_urgent(gateway: FakeServer,
+                                                                domain: dict[str, Any]) -> None:
+    gateway.on("POST", "/internal/v1/handoffs", body={"id": 1, "status": "open"})
+    dispatcher = CollectingDispatcher()
+    events = await ActionEmergency().run(dispatcher, make_tracker("tolong kecelakaan",
+                                                                  "emergency"), domain)
+    assert "112" in dispatcher.messages[0]["text"]
+    assert SlotSet("urgent", True) in events
+    assert gateway.bodies("/internal/v1/handoffs")[0]["urgent"] is True
+
+
+async def test_handoff_is_recorded_or_the_resident_is_told(gateway: FakeServer,
+                                                          domain: dict[str, Any]) -> None:
+    gateway.on("POST", "/internal/v1/handoffs", body={"id": 7, "status": "open"})
+    dispatcher = CollectingDispatcher()
+    await ActionHumanHandoff().run(dispatcher, make_tracker("cs dong", "human_handoff"), domain)
+    assert "sudah kami catat" in texts(dispatcher)
+    gateway.on("POST", "/internal/v1/handoffs", status=500, body={})
+    dispatcher = CollectingDispatcher()
+    await ActionHumanHandoff().run(dispatcher, make_tracker("cs dong", "human_handoff"), domain)
+    assert "belum bisa dicatat" in texts(dispatcher)
+
+
+async def test_pbb_bill_by_nop(agency: FakeServer, domain: dict[str, Any]) -> None:
+    agency.on("GET", "/tax/v1/pbb/367101000100200340", body={
+        "nop": "367101000100200340", "nop_formatted": "36.71.010.001.002-0034.0",
+        "owner_initials": "B.S.", "location": "Cipondoh", "years": [
+            {"year": 2026, "amount": 300000, "penalty": 0, "total": 300000,
+             "due_date": "2026-09-30", "paid": False, "paid_on": None, "overdue_months": 0}],
+        "arrears": 0, "total_due": 300000, "due_date": "2026-09-30", "as_of": "2026-11-24"})
+    dispatcher = CollectingDispatcher()
+    await ActionTaxPayment().run(dispatcher, make_tracker(
+        "cek pbb nop 36.71.010.001.002-0034.0", "tax_payment"), domain)
+    assert "Rp300.000" in texts(dispatcher)
+
+
+async def test_batal_cancels_quietly_and_forgets(domain: dict[str, Any]) -> None:
+    dispatcher = CollectingDispatcher()
+    events = await ActionCancelForm().run(dispatcher, make_tracker("batal", "deny",
+                                          active_loop="doc_status_form"), domain)
+    assert AllSlotsReset() in events and "dibatalkan" in texts(dispatcher)
+
+
