@@ -61,9 +61,15 @@ chat: $(STAMPS)/venv
 	@$(PY) -m bot.cli
 
 test: setup
+	@mkdir -p var
 	@$(PY) -m nlu.check_data
 	@echo "== rasa data validate"
 	@$(RASA) data validate --fail-on-warnings --quiet --data data/nlu data/core >var/validate.log 2>&1 || { cat var/validate.log; exit 1; }
+	@echo "== rasa test core: dialogue stories in tests/stories/"
+	@$(RASA) test core --stories tests/stories --model models --fail-on-prediction-errors \
+	  --out var/test-core --quiet >var/test-core.log 2>&1 \
+	  || { tail -40 var/test-core.log; cat var/test-core/failed_test_stories.yml 2>/dev/null; exit 1; }
+	@echo "dialogue stories: all predicted as written"
 	@echo "== tests in the Rasa environment (Python 3.10)"
 	@$(RPY) -m pytest -c pyproject.toml tests/shared tests/rasa
 	@echo "== tests in the gateway environment"

@@ -5,11 +5,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from datetime import date
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ActiveLoop, AllSlotsReset, EventType, SlotSet
+from rasa_sdk.events import AllSlotsReset, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -18,14 +17,14 @@ from nlu.nik import normalize_nik, validate_nik
 
 from . import context
 from .common import PintuAction, choice, latest_attachments, latest_text, payload, say
-from .forms import start_form
-from .logic.tickets import normalize_ticket
-from .tickets import answer_status
 from .documents import DOCUMENTS, answer_info, parse_choice
-from .logic.dates import parse_date
+from .forms import open_form
+from .logic.dates import parse_date, today_in_city
 from .logic.documents import INFO, STATUS, DocumentRequest, classify_document_request
 from .logic.replies import format_date
+from .logic.tickets import normalize_ticket
 from .logic.words import is_cancel, is_yes
+from .tickets import answer_status
 
 log = logging.getLogger(__name__)
 
@@ -37,25 +36,25 @@ _APPLY = re.compile(r"\b(online|daring|daftarkan|ajukan|mengajukan|apply)\b", re
 class ActionBirthCertificate(PintuAction):
     """Applies online, checks an application's status, or answers requirements."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_birth_certificate"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: dict[str, Any]) -> list[EventType]:
         text = latest_text(tracker)
         request = parse_choice(choice(tracker)) or classify_document_request(text)
         if request.mode != STATUS and _APPLY.search(text) and request.aspect != "persyaratan":
             request = DocumentRequest("apply")
+        if choice(tracker) == "retry" and tracker.get_slot("child_name"):
+            return [SlotSet("choice", None), *open_form("birth_form")]
         if request.mode == "apply":
-            return [SlotSet("choice", None),
-                    *await start_form(dispatcher, tracker, domain, "birth_form")]
+            return [SlotSet("choice", None), *open_form("birth_form")]
         if request.mode == STATUS:
             number = normalize_ticket(text)
             if number:
                 await answer_status(dispatcher, number)
                 return [SlotSet("choice", None)]
-            return [SlotSet("choice", None),
-                    *await start_form(dispatcher, tracker, domain, "status_form")]
+            return [SlotSet("choice", None), *open_form("status_form")]
         if request.mode == INFO:
             answer_info(dispatcher, "birth_certificate", request)
             say(dispatcher, "Akta kelahiran bisa diajukan online lewat chat ini.",
@@ -70,11 +69,11 @@ class ActionBirthCertificate(PintuAction):
 
 
 class ValidateBirthForm(FormValidationAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_birth_form"
 
     def validate_child_name(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                            domain: DomainDict) -> Dict[Text, Any]:
+                            domain: DomainDict) -> dict[str, Any]:
         name = " ".join(str(value or "").split())
         if not re.fullmatch(r"[A-Za-z][A-Za-z .'-]{1,79}", name):
             say(dispatcher, "Nama anak hanya boleh berisi huruf (2-80 huruf), sesuai surat keterangan "
@@ -83,19 +82,19 @@ class ValidateBirthForm(FormValidationAction):
         return {"child_name": name.title()}
 
     def validate_birth_date(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                            domain: DomainDict) -> Dict[Text, Any]:
+                            domain: DomainDict) -> dict[str, Any]:
         born = parse_date(str(value or ""))
         if born is None:
             say(dispatcher, "Tanggal belum bisa saya baca. Tulis seperti 12-01-2026 atau "
                 "12 Januari 2026.")
             return {"birth_date": None}
-        if born > date.today():
+        if born > today_in_city():
             say(dispatcher, "Tanggal lahir tidak boleh di masa depan. Coba ketik lagi.")
             return {"birth_date": None}
         return {"birth_date": born.isoformat()}
 
     def validate_birth_place(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                             domain: DomainDict) -> Dict[Text, Any]:
+                             domain: DomainDict) -> dict[str, Any]:
         place = " ".join(str(value or "").split())
         if len(place) < 3:
             say(dispatcher, "Tulis tempat lahir, misalnya RSUD Kota Tangerang.")
@@ -103,7 +102,7 @@ class ValidateBirthForm(FormValidationAction):
         return {"birth_place": place[:120]}
 
     def _parent(self, slot: str, who: str, value: Any, dispatcher: CollectingDispatcher,
-                expect_female: bool) -> Dict[Text, Any]:
+                expect_female: bool) -> dict[str, Any]:
         check = validate_nik(str(value or ""))
         if not check.ok:
             say(dispatcher, f"NIK {who}: {check.message} Coba ketik lagi.")
@@ -115,15 +114,15 @@ class ValidateBirthForm(FormValidationAction):
         return {slot: normalize_nik(str(value))}
 
     def validate_father_nik(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                            domain: DomainDict) -> Dict[Text, Any]:
+                            domain: DomainDict) -> dict[str, Any]:
         return self._parent("father_nik", "ayah", value, dispatcher, expect_female=False)
 
     def validate_mother_nik(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                            domain: DomainDict) -> Dict[Text, Any]:
+                            domain: DomainDict) -> dict[str, Any]:
         return self._parent("mother_nik", "ibu", value, dispatcher, expect_female=True)
 
     def validate_birth_documents(self, value: Any, dispatcher: CollectingDispatcher,
-                                 tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+                                 tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         refs = list(tracker.get_slot("birth_document_refs") or [])
         new = [a.get("url") or a.get("ref") for a in latest_attachments(tracker)
                if a.get("type") in ("image", "document")]
@@ -141,7 +140,7 @@ class ValidateBirthForm(FormValidationAction):
         return {"birth_documents": None, "birth_document_refs": refs}
 
     def validate_birth_confirm(self, value: Any, dispatcher: CollectingDispatcher,
-                               tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+                               tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         text = str(value or "")
         if is_yes(text):
             return {"birth_confirm": "ya"}
@@ -152,11 +151,11 @@ class ValidateBirthForm(FormValidationAction):
 
 
 class ActionAskBirthConfirm(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_ask_birth_confirm"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: dict[str, Any]) -> list[EventType]:
         born = tracker.get_slot("birth_date")
         say(dispatcher, "Periksa pengajuan akta kelahiran:\n"
             f"- Nama anak: {tracker.get_slot('child_name')}\n"
@@ -174,11 +173,11 @@ def application_ref(tracker: Tracker) -> str:
 
 
 class ActionBirthSubmit(PintuAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_birth_submit"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: dict[str, Any]) -> list[EventType]:
         if tracker.get_slot("birth_confirm") != "ya":
             say(dispatcher, "Baik, pengajuan akta kelahiran dibatalkan dan tidak dikirim.")
             return [AllSlotsReset()]
@@ -195,10 +194,9 @@ class ActionBirthSubmit(PintuAction):
             )
         except AgencyUnavailable:
             say(dispatcher, "Maaf, sistem Disdukcapil sedang tidak dapat dihubungi. Data pengajuan "
-                "masih saya ingat: ketik ya untuk mencoba mengirim lagi.",
-                [("Coba kirim lagi", "ya"), ("Batal", "batal")])
-            return [SlotSet("birth_confirm", None), ActiveLoop("birth_form"),
-                    SlotSet("requested_slot", "birth_confirm")]
+                "masih saya ingat; coba kirim lagi sebentar lagi.",
+                [("Coba kirim lagi", payload("birth_certificate", "retry")), ("Batal", "/deny")])
+            return [SlotSet("birth_confirm", None)]
         except AgencyRejected as exc:
             say(dispatcher, f"Pengajuan ditolak sistem Disdukcapil: {exc.public_message}. "
                 "Silakan periksa data lalu ajukan lagi, atau hubungi petugas.",

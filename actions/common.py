@@ -6,7 +6,8 @@ import json
 import logging
 import os
 from abc import ABCMeta, abstractmethod
-from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
+from collections.abc import Sequence
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -14,10 +15,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 log = logging.getLogger(__name__)
 
-Button = Tuple[str, str]  # (title, payload)
+Button = tuple[str, str]  # (title, payload)
 
 
-def payload(intent: str, choice: Optional[str] = None) -> str:
+def payload(intent: str, choice: str | None = None) -> str:
     """A button payload that triggers an intent directly, optionally with a choice."""
     if choice is None:
         return f"/{intent}"
@@ -49,7 +50,7 @@ MORE_MENU: Sequence[Button] = (
 )
 
 # Titles offered when the bot is unsure which service the resident means.
-SERVICE_TITLES: Dict[str, str] = {
+SERVICE_TITLES: dict[str, str] = {
     "ktp": "KTP-el",
     "kk": "Kartu Keluarga",
     "birth_certificate": "Akta kelahiran",
@@ -83,7 +84,7 @@ def latest_text(tracker: Tracker) -> str:
     return (tracker.latest_message or {}).get("text") or ""
 
 
-def latest_entities(tracker: Tracker, name: str) -> List[str]:
+def latest_entities(tracker: Tracker, name: str) -> list[str]:
     return [
         str(e.get("value"))
         for e in (tracker.latest_message or {}).get("entities") or []
@@ -91,12 +92,12 @@ def latest_entities(tracker: Tracker, name: str) -> List[str]:
     ]
 
 
-def latest_attachments(tracker: Tracker) -> List[Dict[str, Any]]:
+def latest_attachments(tracker: Tracker) -> list[dict[str, Any]]:
     metadata = (tracker.latest_message or {}).get("metadata") or {}
     return [a for a in metadata.get("attachments") or [] if isinstance(a, dict)]
 
 
-def choice(tracker: Tracker) -> Optional[str]:
+def choice(tracker: Tracker) -> str | None:
     """The choice a button carried in the latest message, if any."""
     values = latest_entities(tracker, "choice")
     return values[0] if values else None
@@ -127,21 +128,24 @@ class PintuAction(Action, metaclass=ABCMeta):
     resets_fallback = True
 
     @abstractmethod
-    def name(self) -> Text: ...
+    def name(self) -> str: ...
 
     @abstractmethod
     async def act(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[EventType]: ...
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]: ...
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[EventType]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
         if self.resets_fallback and is_unsure(tracker):
             from .conversation import ActionDefaultFallback
 
-            return await ActionDefaultFallback().act(dispatcher, tracker, domain)
+            events = await ActionDefaultFallback().act(dispatcher, tracker, domain)
+            return [*events, SlotSet("route", None)]
         events = await self.act(dispatcher, tracker, domain)
+        if not any(e.get("event") == "slot" and e.get("name") == "route" for e in events):
+            events.append(SlotSet("route", None))  # only a routing action opens a form
         if self.resets_fallback and (tracker.get_slot("fallback_count") or 0) > 0:
             events.append(SlotSet("fallback_count", 0.0))
         return events

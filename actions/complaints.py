@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa_sdk import FormValidationAction, Tracker
-from rasa_sdk.events import ActiveLoop, AllSlotsReset, EventType, SlotSet
+from rasa_sdk.events import AllSlotsReset, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from . import context
-from .common import PintuAction, latest_attachments, latest_text, payload, say
-from .forms import AskAction, asker, start_form
+from .common import PintuAction, choice, latest_attachments, latest_text, payload, say
+from .forms import AskAction, asker, open_form
 from .gateway_client import GatewayError
 from .logic.locations import resolve_location
 from .logic.words import is_cancel, is_skip, is_yes
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 MIN_DESCRIPTION_WORDS = 4
 
 
-def category_from_text(text: str) -> Optional[str]:
+def category_from_text(text: str) -> str | None:
     """A category id from a button payload or the resident's words; None when unsure."""
     kb = context.knowledge()
     cleaned = text.strip().lower()
@@ -37,13 +37,15 @@ def category_from_text(text: str) -> Optional[str]:
 class ActionComplaintStart(PintuAction):
     """Starts the complaint form, keeping what the first message already said."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_complaint_start"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: dict[str, Any]) -> list[EventType]:
         text = latest_text(tracker)
-        known: Dict[str, Any] = {}
+        if choice(tracker) == "retry" and tracker.get_slot("complaint_description"):
+            return [SlotSet("choice", None), *open_form("complaint_form")]
+        known: dict[str, Any] = {}
         if not text.startswith("/"):
             category = category_from_text(text)
             if category:
@@ -52,24 +54,25 @@ class ActionComplaintStart(PintuAction):
                     known["complaint_description"] = text.strip()[:1000]
             if known.get("complaint_description"):
                 place = resolve_location(text)
-                if place.ok:
-                    known.update(complaint_location=place.label,
+                if place.ok:  # the names only: the whole message is already the description
+                    label = ", ".join(p for p in (place.kelurahan, place.kecamatan) if p)
+                    known.update(complaint_location=label,
                                  complaint_kecamatan=place.kecamatan,
                                  complaint_kelurahan=place.kelurahan)
         say(dispatcher, "Baik, saya bantu buat laporan (LAKSA). Ketik batal untuk berhenti.")
-        return await start_form(dispatcher, tracker, domain, "complaint_form", known)
+        return open_form("complaint_form", known)
 
 
 @asker("complaint_category")
 async def ask_category(dispatcher: CollectingDispatcher, tracker: Tracker,
-                       known: Dict[str, Any]) -> None:
+                       known: dict[str, Any]) -> None:
     categories = context.knowledge().complaint_categories()
     say(dispatcher, "Laporan tentang apa?", [(c.label, c.id) for c in categories][:10])
 
 
 @asker("complaint_confirm")
 async def ask_confirm(dispatcher: CollectingDispatcher, tracker: Tracker,
-                      known: Dict[str, Any]) -> None:
+                      known: dict[str, Any]) -> None:
     def value(slot: str) -> Any:
         return known.get(slot, tracker.get_slot(slot))
 
@@ -91,11 +94,11 @@ class ActionAskComplaintConfirm(AskAction):
 
 
 class ValidateComplaintForm(FormValidationAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_complaint_form"
 
     def validate_complaint_category(self, value: Any, dispatcher: CollectingDispatcher,
-                                    tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+                                    tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         category = category_from_text(str(value or ""))
         if category is None:
             ids = {c.id for c in context.knowledge().complaint_categories()}
@@ -108,7 +111,7 @@ class ValidateComplaintForm(FormValidationAction):
         return {"complaint_category": category}
 
     def validate_complaint_description(self, value: Any, dispatcher: CollectingDispatcher,
-                                       tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+                                       tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         text = str(value or "").strip()
         if len(re.findall(r"\w+", text)) < MIN_DESCRIPTION_WORDS:
             say(dispatcher, "Mohon ceritakan sedikit lebih jelas (minimal satu kalimat), misalnya: "
@@ -117,7 +120,7 @@ class ValidateComplaintForm(FormValidationAction):
         return {"complaint_description": text[:1000]}
 
     def validate_complaint_location(self, value: Any, dispatcher: CollectingDispatcher,
-                                    tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+                                    tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         result = resolve_location(str(value or ""), latest_attachments(tracker))
         if not result.ok:
             say(dispatcher, result.message)
@@ -130,7 +133,7 @@ class ValidateComplaintForm(FormValidationAction):
         }
 
     def validate_complaint_photo(self, value: Any, dispatcher: CollectingDispatcher,
-                                 tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+                                 tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         photos = [a.get("url") or a.get("ref") for a in latest_attachments(tracker)
                   if a.get("type") in ("image", "document")]
         if photos:
@@ -143,7 +146,7 @@ class ValidateComplaintForm(FormValidationAction):
         return {"complaint_photo": None}
 
     def validate_complaint_confirm(self, value: Any, dispatcher: CollectingDispatcher,
-                                   tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+                                   tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         text = str(value or "")
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
         if is_yes(text) or intent == "affirm":
@@ -159,11 +162,11 @@ class ActionComplaintSubmit(PintuAction):
     """Files the complaint through the gateway: the ticket number comes at once, even when LAKSA
     is down (the gateway keeps it and forwards it later)."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_complaint_submit"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: dict[str, Any]) -> list[EventType]:
         if tracker.get_slot("complaint_confirm") != "ya":
             say(dispatcher, "Baik, laporan dibatalkan dan tidak dikirim.")
             return [AllSlotsReset()]
@@ -186,10 +189,9 @@ class ActionComplaintSubmit(PintuAction):
         except GatewayError as exc:
             log.error("complaint not filed: %s", exc)
             say(dispatcher, "Maaf, laporan belum bisa disimpan karena gangguan sistem. Isi laporan "
-                "Anda masih kami ingat: ketik ya untuk mencoba lagi, atau batal.",
-                [("Coba kirim lagi", "ya"), ("Batal", "batal")])
-            return [SlotSet("complaint_confirm", None), ActiveLoop("complaint_form"),
-                    SlotSet("requested_slot", "complaint_confirm")]
+                "Anda masih kami ingat; coba kirim lagi sebentar lagi.",
+                [("Coba kirim lagi", payload("complaint", "retry")), ("Batal", "/deny")])
+            return [SlotSet("complaint_confirm", None)]
         text = (f"Laporan diterima. Nomor tiket: {receipt.ticket_id}\n"
                 f"Ditangani: {receipt.agency}. Tanggapan pertama paling lambat "
                 f"{receipt.expected_response_days} hari kerja.")

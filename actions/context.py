@@ -6,7 +6,7 @@ Tests replace them with `override(...)` (clients built on `httpx.MockTransport`)
 from __future__ import annotations
 
 import os
-from typing import Any, Dict
+from typing import Any
 
 from integrations.agency import AgencyClients
 
@@ -14,7 +14,7 @@ from .gateway_client import GatewayClient
 from .kb import KnowledgeBase
 from .logic.attempts import AttemptLimiter, make_attempt_store
 
-_instances: Dict[str, Any] = {}
+_instances: dict[str, Any] = {}
 
 
 def _get(name: str, build: Any) -> Any:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import AllSlotsReset, EventType, SlotSet
@@ -20,22 +20,22 @@ MENU_TEXT = "Silakan pilih layanan, atau ketik pertanyaan Anda dengan kata-kata 
 
 
 class ActionGreet(PintuAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_greet"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: dict[str, Any]) -> list[EventType]:
         say(dispatcher, "Halo, selamat datang di Pintu, layanan chat Pemkot Tangerang. " + MENU_TEXT,
             MAIN_MENU)
         return []
 
 
 class ActionHelp(PintuAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_help"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: dict[str, Any]) -> list[EventType]:
         if choice(tracker) == "more":
             say(dispatcher, "Layanan lainnya:", MORE_MENU)
         else:
@@ -45,32 +45,32 @@ class ActionHelp(PintuAction):
 
 
 class ActionGoodbye(PintuAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_goodbye"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: dict[str, Any]) -> list[EventType]:
         say(dispatcher, "Terima kasih sudah menghubungi Pintu. Ketik menu kapan saja bila perlu "
             "bantuan lagi.")
         return [AllSlotsReset()]
 
 
 class ActionThank(PintuAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_thank"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: dict[str, Any]) -> list[EventType]:
         say(dispatcher, "Sama-sama. Ada lagi yang bisa dibantu? Ketik menu untuk melihat layanan.")
         return []
 
 
 class ActionBotChallenge(PintuAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_bot_challenge"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: dict[str, Any]) -> list[EventType]:
         say(dispatcher, "Saya Pintu, asisten otomatis (bot) Pemkot Tangerang, bukan manusia. "
             "Bila ingin bicara dengan petugas, pilih tombol di bawah atau ketik petugas.",
             [("Bicara dengan petugas", "/human_handoff")])
@@ -88,11 +88,11 @@ async def record_handoff(tracker: Tracker, reason: str, urgent: bool = False) ->
 
 
 class ActionHumanHandoff(PintuAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_human_handoff"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: dict[str, Any]) -> list[EventType]:
         if await record_handoff(tracker, "permintaan_warga"):
             say(dispatcher, "Baik, permintaan Anda sudah kami catat. Petugas helpdesk akan membalas "
                 "di chat ini pada jam kerja (Senin-Jumat 08.00-16.00). Untuk darurat, hubungi 112.")
@@ -103,11 +103,11 @@ class ActionHumanHandoff(PintuAction):
 
 
 class ActionOutOfScope(PintuAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_out_of_scope"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: dict[str, Any]) -> list[EventType]:
         say(dispatcher, "Maaf, itu di luar layanan Pintu. Saya hanya bisa membantu layanan Pemkot "
             "Tangerang. " + MENU_TEXT, MAIN_MENU)
         return []
@@ -118,11 +118,11 @@ class ActionDefaultFallback(PintuAction):
 
     resets_fallback = False
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_default_fallback"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: dict[str, Any]) -> list[EventType]:
         misses = int(tracker.get_slot("fallback_count") or 0) + 1
         ranking = (tracker.latest_message or {}).get("intent_ranking") or []
         if misses >= 2:
@@ -140,14 +140,15 @@ class ActionDefaultFallback(PintuAction):
 class ActionStrayAnswer(PintuAction):
     """A yes, no or bare value when no question is open."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_stray_answer"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: dict[str, Any]) -> list[EventType]:
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
         if intent == "deny":
             say(dispatcher, "Baik. Ada lagi yang bisa dibantu?", MAIN_MENU)
+            return [AllSlotsReset()]  # a "no" also drops anything left from an unfinished flow
         else:
             say(dispatcher, "Terima kasih. Supaya saya bisa membantu, pilih dulu layanannya:",
                 MAIN_MENU)
@@ -157,11 +158,11 @@ class ActionStrayAnswer(PintuAction):
 class ActionCancelForm(PintuAction):
     """Leaves whatever form is open; what was typed so far is forgotten."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_cancel_form"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: dict[str, Any]) -> list[EventType]:
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
         if intent == "deny":
             say(dispatcher, "Baik, dibatalkan. Ketik menu untuk melihat layanan lain.")

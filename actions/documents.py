@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from abc import abstractmethod
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -15,8 +15,8 @@ from integrations.agency import AgencyError, AgencyUnavailable, IdentityNotVerif
 from nlu.nik import normalize_nik, validate_kk_number, validate_nik
 
 from . import context
-from .forms import start_form
 from .common import PintuAction, choice, latest_entities, latest_text, payload, say
+from .forms import open_form
 from .logic.documents import INFO, STATUS, UNCLEAR, DocumentRequest, classify_document_request
 from .logic.replies import family_reply, ktp_status_reply
 
@@ -39,11 +39,11 @@ ASPECT_TITLES = (
 )
 
 
-def info_choice(case: Optional[str], aspect: str) -> str:
+def info_choice(case: str | None, aspect: str) -> str:
     return f"info:{case or 'baru'}:{aspect}"
 
 
-def parse_choice(value: Optional[str]) -> Optional[DocumentRequest]:
+def parse_choice(value: str | None) -> DocumentRequest | None:
     """Reads a button's choice ("status", "info", "info:hilang:biaya")."""
     if not value:
         return None
@@ -85,12 +85,11 @@ class DocumentRouter(PintuAction):
     @abstractmethod
     def intent(self) -> str: ...
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return f"action_{self.intent}"
 
-    async def start_status(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                           domain: Dict[Text, Any]) -> List[EventType]:
-        known: Dict[str, Any] = {"doc_kind": self.intent}
+    def start_status(self, tracker: Tracker) -> list[EventType]:
+        known: dict[str, Any] = {"doc_kind": self.intent}
         # A valid NIK/KK given with the request is not asked again.
         for slot, values, check in (
             ("nik", latest_entities(tracker, "nik"), validate_nik),
@@ -98,7 +97,7 @@ class DocumentRouter(PintuAction):
         ):
             if values and check(values[0]).ok:
                 known[slot] = normalize_nik(values[0])
-        return await start_form(dispatcher, tracker, domain, "doc_status_form", known)
+        return open_form("doc_status_form", known)
 
     def unclear(self, dispatcher: CollectingDispatcher) -> None:
         _, label = DOCUMENTS[self.intent]
@@ -109,11 +108,10 @@ class DocumentRouter(PintuAction):
         say(dispatcher, f"Tentang {label}, apa yang Anda perlukan?", buttons)
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: dict[str, Any]) -> list[EventType]:
         request = parse_choice(choice(tracker)) or classify_document_request(latest_text(tracker))
         if request.mode == STATUS and self.has_status:
-            return [SlotSet("choice", None),
-                    *await self.start_status(dispatcher, tracker, domain)]
+            return [SlotSet("choice", None), *self.start_status(tracker)]
         if request.mode == UNCLEAR:
             self.unclear(dispatcher)
             return []
@@ -143,11 +141,11 @@ class ActionRelocation(DocumentRouter):
 class ValidateDocStatusForm(FormValidationAction):
     """Explains a malformed NIK or KK precisely; nothing is checked with Dukcapil here."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_doc_status_form"
 
     def validate_nik(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                     domain: DomainDict) -> Dict[Text, Any]:
+                     domain: DomainDict) -> dict[str, Any]:
         values = latest_entities(tracker, "nik") or [str(value or "")]
         check = validate_nik(values[0])
         if not check.ok:
@@ -156,7 +154,7 @@ class ValidateDocStatusForm(FormValidationAction):
         return {"nik": normalize_nik(values[0])}
 
     def validate_kk_number(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                           domain: DomainDict) -> Dict[Text, Any]:
+                           domain: DomainDict) -> dict[str, Any]:
         values = (latest_entities(tracker, "kk_number") or latest_entities(tracker, "nik")
                   or [str(value or "")])
         check = validate_kk_number(values[0])
@@ -169,11 +167,11 @@ class ValidateDocStatusForm(FormValidationAction):
 class ActionDocumentStatus(PintuAction):
     """Verifies NIK + KK with Dukcapil, then answers the KTP status or the KK members (masked)."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_document_status"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: dict[str, Any]) -> list[EventType]:
         nik, kk = tracker.get_slot("nik"), tracker.get_slot("kk_number")
         kind = tracker.get_slot("doc_kind") or "ktp"
         forget = [SlotSet("nik", None), SlotSet("kk_number", None), SlotSet("doc_kind", None)]

@@ -1,22 +1,23 @@
-"""Starting a form from a routing action, so the dialogue stays visible to Rasa's policies.
+"""Opening forms from routing actions, and the questions forms ask.
 
-A routing action (action_ktp, action_complaint_start...) decides that a form is needed, keeps what
-the first message already said, asks the first missing question itself and activates the form. The
-next user message is then handled by the active form, and `rasa test` stories can describe every
-step. The questions come from the same askers the form's `action_ask_*` actions use.
+A routing action (action_ktp, action_complaint_start...) decides whether a form is needed and keeps
+what the first message already said; rules then run the form, so every step is visible to Rasa's
+policies and to `rasa test` stories. Questions that need code (buttons from the knowledge base or an
+agency) are registered with `@asker` and served as `action_ask_<slot>`.
 """
 
 from __future__ import annotations
 
 from abc import ABCMeta, abstractmethod
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-Asker = Callable[[CollectingDispatcher, Tracker, Dict[str, Any]], Awaitable[None]]
-ASKERS: Dict[str, Asker] = {}
+Asker = Callable[[CollectingDispatcher, Tracker, dict[str, Any]], Awaitable[None]]
+ASKERS: dict[str, Asker] = {}
 
 
 def asker(slot: str) -> Callable[[Asker], Asker]:
@@ -29,29 +30,14 @@ def asker(slot: str) -> Callable[[Asker], Asker]:
     return register
 
 
-def required_slots(domain: Dict[str, Any], form: str) -> List[str]:
-    return list(domain["forms"][form]["required_slots"])
+def open_form(form: str, known: dict[str, Any] | None = None) -> list[EventType]:
+    """Events that make the dialogue open `form` next, keeping the values already known.
 
-
-async def start_form(
-    dispatcher: CollectingDispatcher,
-    tracker: Tracker,
-    domain: Dict[str, Any],
-    form: str,
-    prefilled: Optional[Dict[str, Any]] = None,
-) -> List[EventType]:
-    """Activates `form` with the values already known and asks the first missing slot."""
-    values = {k: v for k, v in (prefilled or {}).items() if v is not None}
-    events: List[EventType] = [SlotSet(k, v) for k, v in values.items()]
-    missing = next((s for s in required_slots(domain, form) if s not in values), None)
-    if missing is None:
-        return events
-    ask = ASKERS.get(missing)
-    if ask is not None:
-        await ask(dispatcher, tracker, values)
-    else:
-        dispatcher.utter_message(response=f"utter_ask_{missing}")
-    return [*events, ActiveLoop(form), SlotSet("requested_slot", missing)]
+    The routing action sets the `route` slot; a rule per (intent, routing action, form) in
+    data/core/rules.yml then runs the form, which asks its first missing question itself.
+    """
+    events: list[EventType] = [SlotSet(k, v) for k, v in (known or {}).items() if v is not None]
+    return [*events, SlotSet("route", form)]
 
 
 class AskAction(Action, metaclass=ABCMeta):
@@ -61,10 +47,10 @@ class AskAction(Action, metaclass=ABCMeta):
     @abstractmethod
     def slot(self) -> str: ...
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return f"action_ask_{self.slot}"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: dict[str, Any]) -> list[EventType]:
         await ASKERS[self.slot](dispatcher, tracker, {})
         return []

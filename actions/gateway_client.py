@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import httpx
 
@@ -37,7 +37,7 @@ class TicketStatus:
     status: str
     status_label: str
     agency: str
-    history: List[Dict[str, Any]]
+    history: list[dict[str, Any]]
 
 
 class GatewayClient:
@@ -48,20 +48,20 @@ class GatewayClient:
         base_url: str,
         token: str,
         *,
-        client: Optional[httpx.AsyncClient] = None,
+        client: httpx.AsyncClient | None = None,
         timeout: float = 8.0,
     ) -> None:
         self._client = client or httpx.AsyncClient(base_url=base_url, timeout=timeout)
         self._headers = {"Authorization": f"Bearer {token}"}
 
     @classmethod
-    def from_env(cls) -> "GatewayClient":
+    def from_env(cls) -> GatewayClient:
         return cls(
             os.environ.get("GATEWAY_URL", "http://127.0.0.1:8000"),
             os.environ.get("INTERNAL_API_TOKEN", "dev-internal-token"),
         )
 
-    async def _request(self, method: str, path: str, **kwargs: Any) -> Dict[str, Any]:
+    async def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         try:
             response = await self._client.request(method, path, headers=self._headers, **kwargs)
         except httpx.HTTPError as exc:
@@ -70,10 +70,10 @@ class GatewayClient:
             raise TicketNotFound(path.rsplit("/", 1)[-1])
         if response.status_code >= 400:
             raise GatewayError(f"gateway answered {response.status_code}")
-        result: Dict[str, Any] = response.json()
+        result: dict[str, Any] = response.json()
         return result
 
-    async def file_complaint(self, sender_id: str, complaint: Dict[str, Any]) -> ComplaintReceipt:
+    async def file_complaint(self, sender_id: str, complaint: dict[str, Any]) -> ComplaintReceipt:
         data = await self._request(
             "POST", "/internal/v1/complaints", json={"sender_id": sender_id, **complaint}
         )

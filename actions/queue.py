@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from datetime import date, timedelta
-from typing import Any, Dict, List, Optional, Text
+from datetime import timedelta
+from typing import Any
 
 from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import AllSlotsReset, EventType
@@ -17,8 +17,8 @@ from integrations.agency import AgencyError, AgencyNotFound, AgencyRejected, Age
 
 from . import context
 from .common import PintuAction, latest_text, payload, say
-from .forms import AskAction, asker, start_form
-from .logic.dates import next_service_days, parse_date
+from .forms import AskAction, asker, open_form
+from .logic.dates import first_bookable_day, next_service_days, parse_date, today_in_city
 from .logic.replies import format_date
 from .logic.tickets import normalize_ticket
 from .logic.words import is_cancel, is_yes
@@ -41,7 +41,7 @@ def time_window(booking: Any) -> str:
             f"{booking.window_end.strftime('%H.%M')}")
 
 
-def _match(options: List[Any], text: str) -> Optional[Any]:
+def _match(options: list[Any], text: str) -> Any | None:
     """The option whose id or name the resident picked or typed."""
     cleaned = text.strip().lower()
     for option in options:
@@ -54,11 +54,11 @@ def _match(options: List[Any], text: str) -> Optional[Any]:
 class ActionQueueStart(PintuAction):
     """Starts booking, or shows/cancels a booking named by its ANT- number."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_queue_start"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: dict[str, Any]) -> list[EventType]:
         text = latest_text(tracker)
         number = normalize_ticket(text)
         if number and number.startswith("ANT"):
@@ -78,12 +78,12 @@ class ActionQueueStart(PintuAction):
             except AgencyError:
                 say(dispatcher, "Maaf, sistem antrean sedang tidak dapat dihubungi. Coba lagi nanti.")
             return []
-        return await start_form(dispatcher, tracker, domain, "queue_form")
+        return open_form("queue_form")
 
 
 @asker("queue_service")
 async def ask_service(dispatcher: CollectingDispatcher, tracker: Tracker,
-                      known: Dict[str, Any]) -> None:
+                      known: dict[str, Any]) -> None:
     try:
         services = await context.agency().queue.services()
     except AgencyError:
@@ -95,29 +95,36 @@ async def ask_service(dispatcher: CollectingDispatcher, tracker: Tracker,
 
 @asker("queue_office")
 async def ask_office(dispatcher: CollectingDispatcher, tracker: Tracker,
-                     known: Dict[str, Any]) -> None:
+                     known: dict[str, Any]) -> None:
     service = known.get("queue_service", tracker.get_slot("queue_service"))
     try:
         offices = await context.agency().queue.offices(service=service)
     except AgencyError:
         say(dispatcher, "Maaf, sistem antrean sedang tidak dapat dihubungi. Coba lagi nanti.")
         return
-    say(dispatcher, "Di kantor mana?", [(o.name, o.code) for o in offices][:10])
+    say(dispatcher, "Di kantor mana? Pilih, atau ketik nama kecamatannya.",
+        [(o.name, o.code) for o in offices][:10])
 
 
 @asker("queue_date")
 async def ask_date(dispatcher: CollectingDispatcher, tracker: Tracker,
-                   known: Dict[str, Any]) -> None:
-    days = next_service_days(date.today(), 3)
+                   known: dict[str, Any]) -> None:
+    days = next_service_days(first_bookable_day(), 3)
     say(dispatcher, "Untuk tanggal berapa? Pilih atau ketik tanggalnya (contoh: 27-11-2026).",
         [(format_date(d), d.isoformat()) for d in days])
 
 
 @asker("queue_confirm")
 async def ask_confirm(dispatcher: CollectingDispatcher, tracker: Tracker,
-                      known: Dict[str, Any]) -> None:
-    say(dispatcher, f"Ambil antrean {tracker.get_slot('queue_service')} di "
-        f"{tracker.get_slot('queue_office')} tanggal "
+                      known: dict[str, Any]) -> None:
+    service, office = tracker.get_slot("queue_service"), tracker.get_slot("queue_office")
+    queue = context.agency().queue
+    try:  # the resident picked names; the slots hold the agency's codes
+        service = next((s.name for s in await queue.services() if s.code == service), service)
+        office = next((o.name for o in await queue.offices() if o.code == office), office)
+    except AgencyError:
+        pass
+    say(dispatcher, f"Ambil antrean {service} di {office} tanggal "
         f"{format_date(tracker.get_slot('queue_date'))}?",
         [("Ya, ambil", "ya"), ("Batal", "batal")])
 
@@ -139,11 +146,11 @@ class ActionAskQueueConfirm(AskAction):
 
 
 class ValidateQueueForm(FormValidationAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_queue_form"
 
     async def validate_queue_service(self, value: Any, dispatcher: CollectingDispatcher,
-                                     tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+                                     tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         try:
             services = await context.agency().queue.services()
         except AgencyError:
@@ -155,7 +162,7 @@ class ValidateQueueForm(FormValidationAction):
         return {"queue_service": picked.code}
 
     async def validate_queue_office(self, value: Any, dispatcher: CollectingDispatcher,
-                                    tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+                                    tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         try:
             offices = await context.agency().queue.offices(service=tracker.get_slot("queue_service"))
         except AgencyError:
@@ -167,9 +174,9 @@ class ValidateQueueForm(FormValidationAction):
         return {"queue_office": picked.code}
 
     async def validate_queue_date(self, value: Any, dispatcher: CollectingDispatcher,
-                                  tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+                                  tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         wanted = parse_date(str(value or ""))
-        today = date.today()
+        today = today_in_city()
         if wanted is None:
             say(dispatcher, "Tanggal belum bisa saya baca. Tulis seperti 27-11-2026.")
             return {"queue_date": None}
@@ -182,7 +189,7 @@ class ValidateQueueForm(FormValidationAction):
         return {"queue_date": wanted.isoformat()}
 
     def validate_queue_confirm(self, value: Any, dispatcher: CollectingDispatcher,
-                               tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+                               tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         text = str(value or "")
         if is_yes(text):
             return {"queue_confirm": "ya"}
@@ -193,11 +200,11 @@ class ValidateQueueForm(FormValidationAction):
 
 
 class ActionQueueSubmit(PintuAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_queue_submit"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: dict[str, Any]) -> list[EventType]:
         if tracker.get_slot("queue_confirm") != "ya":
             say(dispatcher, "Baik, antrean tidak diambil.")
             return [AllSlotsReset()]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from abc import abstractmethod
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -17,7 +17,7 @@ from integrations.agency import AgencyError, AgencyNotFound, AgencyUnavailable
 from . import context
 from .common import PintuAction, choice, latest_entities, latest_text, payload, say
 from .conversation import record_handoff
-from .forms import start_form
+from .forms import open_form
 from .logic.replies import beds_reply, pbb_reply
 from .logic.services import mentions_beds, normalize_nop, wants_pbb_check
 
@@ -42,14 +42,14 @@ class TopicAction(PintuAction):
     @abstractmethod
     def topic(self) -> str: ...
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return f"action_{self.intent}"
 
     def pick_topic(self, tracker: Tracker) -> str:
         return choice(tracker) or self.topic
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: dict[str, Any]) -> list[EventType]:
         topic_reply(dispatcher, self.intent, self.pick_topic(tracker))
         return [SlotSet("choice", None)]
 
@@ -57,11 +57,11 @@ class TopicAction(PintuAction):
 class ActionEmergency(PintuAction):
     """Numbers first, at once; then the location; the chat is marked urgent for staff."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_emergency"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: dict[str, Any]) -> list[EventType]:
         say(dispatcher, context.knowledge().emergency_text())
         say(dispatcher, "Kirim lokasi Anda (share location) atau ketik alamat lengkapnya, agar "
             "petugas Tangerang Live Room bisa membantu.")
@@ -74,7 +74,7 @@ class ActionHealthService(TopicAction):
     topic = "kesehatan"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: dict[str, Any]) -> list[EventType]:
         if choice(tracker) == "tempat_tidur" or mentions_beds(latest_text(tracker)):
             kecamatan = (latest_entities(tracker, "kecamatan") or [None])[0]
             try:
@@ -93,24 +93,23 @@ class ActionTaxPayment(TopicAction):
     topic = "pajak"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: dict[str, Any]) -> list[EventType]:
         text = latest_text(tracker)
         nop = normalize_nop(text)
         if nop:
             await answer_pbb(dispatcher, nop)
             return []
         if choice(tracker) == "cek_pbb" or wants_pbb_check(text):
-            return [SlotSet("choice", None),
-                    *await start_form(dispatcher, tracker, domain, "nop_form")]
+            return [SlotSet("choice", None), *open_form("nop_form")]
         return await super().act(dispatcher, tracker, domain)
 
 
 class ValidateNopForm(FormValidationAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_nop_form"
 
     def validate_nop(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                     domain: DomainDict) -> Dict[Text, Any]:
+                     domain: DomainDict) -> dict[str, Any]:
         nop = normalize_nop(str(value or ""))
         if nop is None:
             digits = len(re.sub(r"\D", "", str(value or "")))
@@ -121,11 +120,11 @@ class ValidateNopForm(FormValidationAction):
 
 
 class ActionPbbBill(PintuAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_pbb_bill"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: dict[str, Any]) -> list[EventType]:
         await answer_pbb(dispatcher, tracker.get_slot("nop") or "")
         return [SlotSet("nop", None)]
 
@@ -166,27 +165,27 @@ class ActionSubscribe(TopicAction):
 
 
 class ActionUnsubscribe(PintuAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_unsubscribe"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: dict[str, Any]) -> list[EventType]:
         say(dispatcher, "Baik, Anda tidak akan menerima pesan siaran (info kota) dari Pintu. "
             "Anda tetap bisa bertanya kapan saja; ketik menu untuk melihat layanan.")
         return []
 
 
 class ActionOfficeInfo(PintuAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_office_info"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: dict[str, Any]) -> list[EventType]:
         kb = context.knowledge()
         office = kb.office(choice(tracker)) if choice(tracker) else None
         office = office or kb.find_office(latest_text(tracker))
         if office is None:
-            kecamatan: Optional[str] = (latest_entities(tracker, "kecamatan") or [None])[0]
+            kecamatan: str | None = (latest_entities(tracker, "kecamatan") or [None])[0]
             office = kb.find_office(f"kecamatan {kecamatan}") if kecamatan else None
         if office is not None:
             say(dispatcher, office.text())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -14,7 +14,7 @@ from integrations.agency import AgencyError, AgencyNotFound, AgencyUnavailable
 
 from . import context
 from .common import PintuAction, latest_entities, latest_text, payload, say
-from .forms import start_form
+from .forms import open_form
 from .gateway_client import GatewayError, TicketNotFound
 from .logic.tickets import history_reply, normalize_ticket
 
@@ -39,25 +39,25 @@ async def lookup(number: str) -> str:
 
 
 class ActionRequestStatus(PintuAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_request_status"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: dict[str, Any]) -> list[EventType]:
         numbers = [n for n in (normalize_ticket(v) for v in latest_entities(tracker, "ticket_id"))
                    if n] or [n for n in [normalize_ticket(latest_text(tracker))] if n]
         if numbers:
             await answer_status(dispatcher, numbers[0])
             return []
-        return await start_form(dispatcher, tracker, domain, "status_form")
+        return open_form("status_form")
 
 
 class ValidateStatusForm(FormValidationAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_status_form"
 
     def validate_ticket_id(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                           domain: DomainDict) -> Dict[Text, Any]:
+                           domain: DomainDict) -> dict[str, Any]:
         number = normalize_ticket(str(value or ""))
         if number is None:
             say(dispatcher, "Nomor tiket terdiri dari 3 huruf dan 6 angka, misalnya LKS-123456 "
@@ -68,11 +68,11 @@ class ValidateStatusForm(FormValidationAction):
 
 
 class ActionTicketStatus(PintuAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_ticket_status"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: dict[str, Any]) -> list[EventType]:
         await answer_status(dispatcher, tracker.get_slot("ticket_id") or "")
         return [SlotSet("ticket_id", None)]
 

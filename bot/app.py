@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 import httpx
 from fastapi import FastAPI
-
-from integrations.agency import AgencyClients
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
+
+from integrations.agency import AgencyClients
 
 from .conversation import ConversationService
 from .db import make_engine, make_sessionmaker
@@ -75,7 +75,7 @@ async def run_outbox(services: Services, interval_s: float) -> None:
     while True:
         try:
             await services.tickets.forward_due()
-        except Exception:  # noqa: BLE001 - the loop must outlive one bad round
+        except Exception:
             log.exception("outbox round failed")
         await asyncio.sleep(interval_s)
 

@@ -49,9 +49,11 @@ def make_sessionmaker(engine: Engine) -> sessionmaker:
 
 def upgrade(engine: Engine) -> None:
     """Brings the schema up to date (creates missing tables)."""
-    from . import models  # noqa: F401  (registers the tables)
+    from . import models
 
-    Base.metadata.create_all(engine)
+    # models.Base, not this module's Base: under `python -m bot.db` this file runs as __main__,
+    # a second copy of the module whose Base has no tables registered.
+    models.Base.metadata.create_all(engine)
 
 
 def main() -> None:

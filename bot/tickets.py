@@ -185,8 +185,8 @@ def _iso(value: Any) -> str:
 
 def _dedupe(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     seen, out = set(), []
-    for item in history:
-        key = (item["status"], item["note"])
+    for item in history:  # our own step and LAKSA's echo of it are one step for the resident
+        key = item["note"].strip().rstrip(".").lower()
         if key not in seen:
             seen.add(key)
             out.append(item)

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 FALLBACK = "nlu_fallback"
 
 
-def load_examples(path: Path) -> List[Tuple[str, str]]:
+def load_examples(path: Path) -> list[tuple[str, str]]:
     """(text, intent) pairs of a Rasa NLU YAML file, entity markup removed."""
     from rasa.shared.nlu.training_data.loading import load_data
 
@@ -28,11 +28,11 @@ def load_examples(path: Path) -> List[Tuple[str, str]]:
 class Scores:
     accuracy: float
     macro_f1: float
-    per_intent: Dict[str, Dict[str, float]]
-    labels: List[str]
-    truth: List[str] = field(repr=False)
-    predicted: List[str] = field(repr=False)
-    errors: List[Tuple[str, str, str]] = field(repr=False)
+    per_intent: dict[str, dict[str, float]]
+    labels: list[str]
+    truth: list[str] = field(repr=False)
+    predicted: list[str] = field(repr=False)
+    errors: list[tuple[str, str, str]] = field(repr=False)
 
 
 def score(truth: Sequence[str], predicted: Sequence[str], texts: Sequence[str]) -> Scores:
@@ -69,10 +69,10 @@ class ModelParser:
         logging.getLogger("rasa").setLevel(logging.WARNING)
         self._agent = Agent.load(str(model_path))
 
-    def predict(self, texts: Sequence[str], *, resolve_fallback: bool = True) -> List[str]:
+    def predict(self, texts: Sequence[str], *, resolve_fallback: bool = True) -> list[str]:
         """Top intent per text; with `resolve_fallback` a fallback is read as its best guess."""
 
-        async def run() -> List[str]:
+        async def run() -> list[str]:
             out = []
             for text in texts:
                 parsed = await self._agent.parse_message(text)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Protocol
+from typing import Protocol
 
 
 class AttemptStore(Protocol):
@@ -17,7 +18,7 @@ class MemoryAttemptStore:
     """In-process store (one action server process only)."""
 
     def __init__(self) -> None:
-        self._times: Dict[str, List[float]] = {}
+        self._times: dict[str, list[float]] = {}
 
     async def record(self, key: str, now: float, window_s: float) -> int:
         times = [t for t in self._times.get(key, []) if t > now - window_s]
@@ -57,7 +58,7 @@ class RedisAttemptStore:
         await self._redis.delete(key)
 
 
-def make_attempt_store(redis_url: Optional[str]) -> AttemptStore:
+def make_attempt_store(redis_url: str | None) -> AttemptStore:
     return RedisAttemptStore(redis_url) if redis_url else MemoryAttemptStore()
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional, Tuple
 
 STATUS = "status"
 INFO = "info"
@@ -28,7 +27,7 @@ _STATUS_PATTERNS = [
     r"\bprogres\b|\bprogress\b",
 ]
 
-_ASPECTS: Tuple[Tuple[str, str], ...] = (
+_ASPECTS: tuple[tuple[str, str], ...] = (
     ("biaya", r"\b(biaya|biayanya|bayar|berbayar|gratis|tarif|harga|ongkos|pungli|pungutan|"
               r"berapa\s+(rp|rupiah|duit|uang))\b"),
     ("lama", r"\b(berapa\s+lama|lamanya|berapa\s+hari|brp\s+lama|brp\s+hari|durasi|"
@@ -43,7 +42,7 @@ _ASPECTS: Tuple[Tuple[str, str], ...] = (
                  r"rekam|perekaman|cetak\s+ulang)\b"),
 )
 
-_CASES: Tuple[Tuple[str, str], ...] = (
+_CASES: tuple[tuple[str, str], ...] = (
     ("hilang", r"\b(hilang|ilang|ilng|hlang|kehilangan|raib|dicuri|kecopetan|kecurian|lenyap|"
                r"ketinggalan|lost)\b"),
     ("rusak", r"\b(rusak|patah|pecah|sobek|robek|luntur|pudar|terkelupas|tidak\s+terbaca|"
@@ -63,8 +62,8 @@ _CASES: Tuple[Tuple[str, str], ...] = (
 @dataclass(frozen=True)
 class DocumentRequest:
     mode: str
-    case: Optional[str] = None
-    aspect: Optional[str] = None
+    case: str | None = None
+    aspect: str | None = None
 
 
 def classify_document_request(text: str) -> DocumentRequest:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Sequence, Tuple
+from collections.abc import Sequence
+from typing import Any
 
 from ..common import SERVICE_TITLES, payload
 
@@ -12,10 +13,10 @@ _NOT_OFFERED = {"nlu_fallback", "affirm", "deny", "inform", "greet", "goodbye", 
 
 
 def fallback_options(
-    ranking: Sequence[Dict[str, Any]], *, limit: int = 3, min_confidence: float = 0.05
-) -> List[Tuple[str, str]]:
+    ranking: Sequence[dict[str, Any]], *, limit: int = 3, min_confidence: float = 0.05
+) -> list[tuple[str, str]]:
     """Buttons for the two or three likeliest services in an intent ranking."""
-    options: List[Tuple[str, str]] = []
+    options: list[tuple[str, str]] = []
     for item in ranking:
         name = item.get("name")
         if name in _NOT_OFFERED or name not in SERVICE_TITLES:

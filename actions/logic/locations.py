@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional, Sequence
+from typing import Any
 
 from nlu import geo
 
@@ -17,13 +18,13 @@ UNKNOWN = ("Maaf, lokasinya belum saya kenali. Ketik nama kecamatan dan keluraha
 class LocationResult:
     ok: bool
     label: str = ""
-    kecamatan: Optional[str] = None
-    kelurahan: Optional[str] = None
-    coordinates: Dict[str, float] = field(default_factory=dict)
+    kecamatan: str | None = None
+    kelurahan: str | None = None
+    coordinates: dict[str, float] = field(default_factory=dict)
     message: str = ""
 
 
-def resolve_location(text: str, attachments: Sequence[Dict[str, Any]] = ()) -> LocationResult:
+def resolve_location(text: str, attachments: Sequence[dict[str, Any]] = ()) -> LocationResult:
     """A shared location wins over typed words; the street part of the text is kept as detail."""
     for item in attachments:
         if item.get("type") == "location" and item.get("latitude") is not None:
@@ -44,6 +45,9 @@ def resolve_location(text: str, attachments: Sequence[Dict[str, Any]] = ()) -> L
     parts = [kelurahan.name] if kelurahan else []
     label = ", ".join([*parts, kecamatan])
     detail = text.strip()
-    if detail and len(detail) > len(label) + 3:
+    # Keep the street or landmark the resident typed, once (a stored label re-validates as is).
+    if detail.startswith(label):
+        label = detail
+    elif detail and len(detail) > len(label) + 3:
         label = f"{label} ({detail[:120]})"
     return LocationResult(True, label, kecamatan, kelurahan.name if kelurahan else None)

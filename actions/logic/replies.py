@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any, Iterable, Optional, Union
+from typing import Any
 
 MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
           "September", "Oktober", "November", "Desember")
@@ -25,7 +26,7 @@ _KTP_STATUS_TEXT = {
 }
 
 
-def format_date(value: Union[str, date, datetime, None]) -> str:
+def format_date(value: str | date | datetime | None) -> str:
     """"2026-11-24" -> "24 November 2026"."""
     if value is None or value == "":
         return ""
@@ -42,7 +43,7 @@ def ktp_status_reply(status: Any) -> str:
     """One message: where the KTP-el is, and what to do next."""
     code = str(_get(status, "status") or "")
     text = _KTP_STATUS_TEXT.get(code) or f"Status KTP-el Anda: {_get(status, 'status_label') or code}."
-    office: Optional[str] = _get(status, "office")
+    office: str | None = _get(status, "office")
     since = format_date(_get(status, "collected_on") if code == "sudah_diambil"
                         else _get(status, "ready_since"))
     if code == "siap_diambil":
@@ -70,7 +71,7 @@ def rupiah(amount: Any) -> str:
     return "Rp" + f"{int(amount or 0):,}".replace(",", ".")
 
 
-def beds_reply(hospitals: Iterable[Any], kecamatan: Optional[str] = None, limit: int = 5) -> str:
+def beds_reply(hospitals: Iterable[Any], kecamatan: str | None = None, limit: int = 5) -> str:
     """Hospitals with free beds, most free first."""
     rows = []
     for hospital in hospitals:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Optional
 
 _BEDS = re.compile(r"\b(kamar|tempat\s+tidur|bed|ranjang|rawat\s+inap|icu|nicu|picu|hcu|"
                    r"kosong|penuh|ruang\s+rawat|bangsal)\b", re.I)
@@ -22,7 +21,7 @@ def wants_pbb_check(text: str) -> bool:
     return bool(_PBB_CHECK.search(text or ""))
 
 
-def normalize_nop(text: str) -> Optional[str]:
+def normalize_nop(text: str) -> str | None:
     """An 18-digit NOP ("36.71.010.001.002-0034.0") as digits only, or None."""
     match = _NOP.search(text or "")
     if not match:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional
+from collections.abc import Iterable
+from typing import Any
 
 from nlu.tickets import find_tickets
 
@@ -11,7 +12,7 @@ from .replies import format_date
 KINDS = {"LKS": "laporan", "AKL": "pengajuan akta kelahiran", "ANT": "antrean"}
 
 
-def normalize_ticket(text: str) -> Optional[str]:
+def normalize_ticket(text: str) -> str | None:
     """"lks 123456" -> "LKS-123456"; None when there is no ticket number in the text."""
     found = find_tickets(text)
     return found[0].value if found else None

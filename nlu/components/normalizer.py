@@ -7,7 +7,7 @@ while token text and offsets stay the resident's own (entities keep their exact 
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.tokenizers.tokenizer import Token
@@ -22,14 +22,14 @@ class NormalizingTokenizer(WhitespaceTokenizer):
     """WhitespaceTokenizer + informal-to-formal lemmas from data/normalization/."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {**WhitespaceTokenizer.get_default_config(), "normalize": True}
 
-    def __init__(self, config: Dict[Text, Any]) -> None:
+    def __init__(self, config: dict[str, Any]) -> None:
         super().__init__(config)
-        self._lexicon: Optional[Dict[str, str]] = load_lexicon() if config["normalize"] else None
+        self._lexicon: dict[str, str] | None = load_lexicon() if config["normalize"] else None
 
-    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
+    def tokenize(self, message: Message, attribute: str) -> list[Token]:
         tokens = super().tokenize(message, attribute)
         if self._lexicon is None or attribute != "text":
             return tokens

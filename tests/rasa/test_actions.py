@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
-from rasa_sdk.events import ActiveLoop, AllSlotsReset, SlotSet
+from rasa_sdk.events import AllSlotsReset, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.complaints import ActionComplaintStart, ActionComplaintSubmit, ValidateComplaintForm
@@ -47,9 +46,8 @@ async def test_clear_status_question_starts_the_status_form_at_once(domain: dict
     events = await ActionKtp().run(dispatcher, make_tracker("ktp saya sudah jadi belum", "ktp"),
                                    domain)
     assert SlotSet("doc_kind", "ktp") in events
-    assert ActiveLoop("doc_status_form") in events
-    assert SlotSet("requested_slot", "nik") in events
-    assert dispatcher.messages[-1]["response"] == "utter_ask_nik"
+    assert SlotSet("route", "doc_status_form") in events  # rules then run the form
+    assert dispatcher.messages == []  # the form asks for the NIK itself
 
 
 async def test_nik_given_with_the_request_is_not_asked_again(domain: dict[str, Any]) -> None:
@@ -58,13 +56,13 @@ async def test_nik_given_with_the_request_is_not_asked_again(domain: dict[str, A
                            entities=[{"entity": "nik", "value": NIK}])
     events = await ActionKtp().run(dispatcher, tracker, domain)
     assert SlotSet("nik", NIK) in events
-    assert SlotSet("requested_slot", "kk_number") in events
+    assert SlotSet("route", "doc_status_form") in events
 
 
 async def test_an_unclear_ktp_message_asks_status_or_information(domain: dict[str, Any]) -> None:
     dispatcher = CollectingDispatcher()
     events = await ActionKtp().run(dispatcher, make_tracker("ktp", "ktp"), domain)
-    assert not any(isinstance(e, ActiveLoop) for e in events)
+    assert SlotSet("route", None) in events
     assert "Cek status KTP-el saya" in buttons(dispatcher)
     assert "Syarat & cara mengurus" in buttons(dispatcher)
 
@@ -149,7 +147,7 @@ async def test_complaint_keeps_what_the_first_message_said(domain: dict[str, Any
     assert slots["complaint_category"] == "jalan_rusak"
     assert slots["complaint_description"] == text
     assert slots["complaint_kecamatan"] == "Cipondoh"
-    assert slots["requested_slot"] == "complaint_photo"
+    assert slots["route"] == "complaint_form"
 
 
 def test_complaint_location_outside_the_city_is_refused(domain: dict[str, Any]) -> None:
@@ -187,9 +185,14 @@ async def test_gateway_down_keeps_the_complaint_and_asks_again(gateway: FakeServ
     dispatcher = CollectingDispatcher()
     events = await ActionComplaintSubmit().run(
         dispatcher, make_tracker("ya", latest_action="complaint_form", slots=slots), domain)
-    assert ActiveLoop("complaint_form") in events
-    assert AllSlotsReset() not in events
-    assert "ketik ya" in texts(dispatcher)
+    assert SlotSet("complaint_confirm", None) in events
+    assert AllSlotsReset() not in events  # what the resident wrote is kept for the retry
+    assert "Coba kirim lagi" in buttons(dispatcher)
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker('/complaint{"choice": "retry"}', "complaint", slots=slots,
+                           entities=[{"entity": "choice", "value": "retry"}])
+    events = await ActionComplaintStart().run(dispatcher, tracker, domain)
+    assert SlotSet("route", "complaint_form") in events
 
 
 async def test_unknown_ticket_is_said_plainly(gateway: FakeServer,

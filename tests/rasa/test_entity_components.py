@@ -8,9 +8,6 @@ from typing import Any
 
 import pytest
 import yaml
-
-from nlu.components.entities import PintuEntityExtractor
-from nlu.extraction import extract_entities
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.local_model_storage import LocalModelStorage
@@ -19,6 +16,9 @@ from rasa.engine.validation import validate
 from rasa.shared.data import TrainingType
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
+
+from nlu.components.entities import PintuEntityExtractor
+from nlu.extraction import extract_entities
 
 TODAY = date(2025, 6, 15)
 COMPONENT = "nlu.components.entities.PintuEntityExtractor"

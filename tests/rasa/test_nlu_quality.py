@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from nlu.evaluation import ModelParser, latest_model, load_examples, score
 from nlu.evaluate import TEST_SET
+from nlu.evaluation import ModelParser, latest_model, load_examples, score
 
 MIN_MACRO_F1 = 0.93
 CONTRACT_INTENTS = {
