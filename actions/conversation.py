@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import AllSlotsReset, EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, AllSlotsReset, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from . import context
@@ -166,4 +166,4 @@ class ActionCancelForm(PintuAction):
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
         if intent == "deny":
             say(dispatcher, "Baik, dibatalkan. Ketik menu untuk melihat layanan lain.")
-        return [AllSlotsReset()]
+        return [ActiveLoop(None), AllSlotsReset()]

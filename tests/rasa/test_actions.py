@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from rasa_sdk.events import AllSlotsReset, SlotSet
+from rasa_sdk.events import ActiveLoop, AllSlotsReset, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.complaints import ActionComplaintStart, ActionComplaintSubmit, ValidateComplaintForm
@@ -259,6 +259,7 @@ async def test_batal_cancels_quietly_and_forgets(domain: dict[str, Any]) -> None
     dispatcher = CollectingDispatcher()
     events = await ActionCancelForm().run(dispatcher, make_tracker("batal", "deny",
                                           active_loop="doc_status_form"), domain)
-    assert AllSlotsReset() in events and "dibatalkan" in texts(dispatcher)
+    assert ActiveLoop(None) in events and AllSlotsReset() in events
+    assert "dibatalkan" in texts(dispatcher)
 
 
