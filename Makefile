@@ -60,8 +60,13 @@ run: setup
 chat: $(STAMPS)/venv
 	@$(PY) -m bot.cli
 
+MYPY_TARGETS := bot sandbox integrations actions/kb.py nlu/nik.py nlu/geo.py nlu/dates.py \
+  nlu/tickets.py nlu/phone.py nlu/extraction.py nlu/normalize.py
+
 test: setup
 	@mkdir -p var
+	@echo "== ruff and mypy"
+	@$(PY) -m ruff check . && $(PY) -m mypy $(MYPY_TARGETS)
 	@$(PY) -m nlu.check_data
 	@echo "== rasa data validate"
 	@$(RASA) data validate --fail-on-warnings --quiet --data data/nlu data/core >var/validate.log 2>&1 || { cat var/validate.log; exit 1; }
@@ -79,7 +84,7 @@ nlu-eval: setup
 	@$(RPY) -m nlu.evaluate
 
 lint: $(STAMPS)/venv
-	@$(PY) -m ruff check . && $(PY) -m mypy bot sandbox integrations
+	@$(PY) -m ruff check . && $(PY) -m mypy $(MYPY_TARGETS)
 
 clean:
 	rm -rf $(STAMPS) $(VENV) $(RVENV) models/*.tar.gz var reports

@@ -29,7 +29,10 @@ from .tickets import answer_status
 log = logging.getLogger(__name__)
 
 REQUIRED_DOCUMENTS = ("surat keterangan lahir", "KK", "KTP ayah dan ibu", "buku nikah/akta kawin")
-_DONE = {"selesai", "sudah", "udah", "done", "cukup", "sdh", "udh", "lanjut", "beres", "sudah semua", "itu saja"}
+_DONE = {
+    "selesai", "sudah", "udah", "done", "cukup", "sdh", "udh", "lanjut", "beres", "sudah semua",
+    "itu saja",
+}
 _APPLY = re.compile(r"\b(online|daring|daftarkan|ajukan|mengajukan|apply)\b", re.I)
 
 
@@ -76,8 +79,8 @@ class ValidateBirthForm(FormValidationAction):
                             domain: DomainDict) -> dict[str, Any]:
         name = " ".join(str(value or "").split())
         if not re.fullmatch(r"[A-Za-z][A-Za-z .'-]{1,79}", name):
-            say(dispatcher, "Nama anak hanya boleh berisi huruf (2-80 huruf), sesuai surat keterangan "
-                "lahir. Coba ketik lagi.")
+            say(dispatcher, "Nama anak hanya boleh berisi huruf (2-80 huruf), sesuai surat "
+                "keterangan lahir. Coba ketik lagi.")
             return {"child_name": None}
         return {"child_name": name.title()}
 
@@ -108,8 +111,8 @@ class ValidateBirthForm(FormValidationAction):
             say(dispatcher, f"NIK {who}: {check.message} Coba ketik lagi.")
             return {slot: None}
         if check.is_female != expect_female:
-            say(dispatcher, f"NIK ini tercatat sebagai {'perempuan' if check.is_female else 'laki-laki'}. "
-                f"Mohon ketik NIK {who}.")
+            sex = "perempuan" if check.is_female else "laki-laki"
+            say(dispatcher, f"NIK ini tercatat sebagai {sex}. Mohon ketik NIK {who}.")
             return {slot: None}
         return {slot: normalize_nik(str(value))}
 
@@ -136,7 +139,8 @@ class ValidateBirthForm(FormValidationAction):
             say(dispatcher, f"Dokumen diterima ({len(refs)}).{more}")
         else:
             say(dispatcher, f"Kami perlu {len(REQUIRED_DOCUMENTS)} dokumen: "
-                + ", ".join(REQUIRED_DOCUMENTS) + f". Sudah diterima: {len(refs)}. Kirim foto/PDF-nya.")
+                + ", ".join(REQUIRED_DOCUMENTS)
+                + f". Sudah diterima: {len(refs)}. Kirim foto/PDF-nya.")
         return {"birth_documents": None, "birth_document_refs": refs}
 
     def validate_birth_confirm(self, value: Any, dispatcher: CollectingDispatcher,

@@ -198,6 +198,7 @@ class ActionComplaintSubmit(PintuAction):
         if not receipt.forwarded:
             text += ("\nSistem LAKSA sedang gangguan; laporan Anda sudah tersimpan dan akan "
                      "diteruskan otomatis begitu sistem pulih.")
-        text += "\nSimpan nomor tiket ini untuk cek status (ketik: status " + receipt.ticket_id + ")."
+        text += ("\nSimpan nomor tiket ini untuk cek status (ketik: status "
+                 + receipt.ticket_id + ").")
         say(dispatcher, text, [("Cek status laporan", payload("request_status"))])
         return [AllSlotsReset()]

@@ -10,9 +10,18 @@ from rasa_sdk.events import ActiveLoop, AllSlotsReset, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from . import context
-from .common import MAIN_MENU, MORE_MENU, PintuAction, choice, say
+from .common import (
+    MAIN_MENU,
+    MORE_MENU,
+    PintuAction,
+    choice,
+    latest_attachments,
+    latest_text,
+    say,
+)
 from .gateway_client import GatewayError
 from .logic.fallback import fallback_options
+from .logic.locations import resolve_location
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +34,8 @@ class ActionGreet(PintuAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        say(dispatcher, "Halo, selamat datang di Pintu, layanan chat Pemkot Tangerang. " + MENU_TEXT,
+        say(dispatcher,
+            "Halo, selamat datang di Pintu, layanan chat Pemkot Tangerang. " + MENU_TEXT,
             MAIN_MENU)
         return []
 
@@ -77,10 +87,11 @@ class ActionBotChallenge(PintuAction):
         return []
 
 
-async def record_handoff(tracker: Tracker, reason: str, urgent: bool = False) -> bool:
+async def record_handoff(tracker: Tracker, reason: str, urgent: bool = False,
+                         note: str | None = None) -> bool:
     """Asks the gateway to queue the chat for an officer; False when that could not be recorded."""
     try:
-        await context.gateway().request_handoff(tracker.sender_id, reason, urgent)
+        await context.gateway().request_handoff(tracker.sender_id, reason, urgent, note)
     except GatewayError as exc:
         log.error("handoff request not recorded: %s", exc)
         return False
@@ -94,8 +105,9 @@ class ActionHumanHandoff(PintuAction):
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         if await record_handoff(tracker, "permintaan_warga"):
-            say(dispatcher, "Baik, permintaan Anda sudah kami catat. Petugas helpdesk akan membalas "
-                "di chat ini pada jam kerja (Senin-Jumat 08.00-16.00). Untuk darurat, hubungi 112.")
+            say(dispatcher, "Baik, permintaan Anda sudah kami catat. Petugas helpdesk akan "
+                "membalas di chat ini pada jam kerja (Senin-Jumat 08.00-16.00). Untuk darurat, "
+                "hubungi 112.")
         else:
             say(dispatcher, "Maaf, permintaan bicara dengan petugas belum bisa dicatat saat ini. "
                 "Silakan hubungi call center 112 (gratis) atau coba lagi sebentar lagi.")
@@ -146,6 +158,8 @@ class ActionStrayAnswer(PintuAction):
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        if tracker.get_slot("urgent") and intent != "deny":
+            return await self.emergency_location(dispatcher, tracker)
         if intent == "deny":
             say(dispatcher, "Baik. Ada lagi yang bisa dibantu?", MAIN_MENU)
             return [AllSlotsReset()]  # a "no" also drops anything left from an unfinished flow
@@ -153,6 +167,22 @@ class ActionStrayAnswer(PintuAction):
             say(dispatcher, "Terima kasih. Supaya saya bisa membantu, pilih dulu layanannya:",
                 MAIN_MENU)
         return []
+
+    async def emergency_location(self, dispatcher: CollectingDispatcher,
+                                 tracker: Tracker) -> list[EventType]:
+        """After an emergency, the next answer is where it happens: pass it on to staff."""
+        place = resolve_location(latest_text(tracker), latest_attachments(tracker))
+        where = place.label if place.ok else latest_text(tracker).strip()[:200]
+        if not where or where == "/inform":
+            say(dispatcher, "Kirim lokasi (share location) atau ketik alamat lengkapnya. "
+                "Bila mendesak, telepon 112 (gratis).")
+            return []
+        recorded = await record_handoff(tracker, "darurat_lokasi", urgent=True, note=where)
+        text = f"Lokasi diterima: {where}."
+        text += (" Petugas Tangerang Live Room sudah diberi tahu." if recorded
+                 else " Sistem kami sedang gangguan, jadi mohon langsung telepon 112.")
+        say(dispatcher, text + " Tetap telepon 112 (gratis) bila belum.")
+        return [SlotSet("urgent", False)]
 
 
 class ActionCancelForm(PintuAction):

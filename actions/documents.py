@@ -178,9 +178,9 @@ class ActionDocumentStatus(PintuAction):
         limiter = context.verification_limiter()
         sender = tracker.sender_id
         if await limiter.locked(sender):
-            say(dispatcher, "Demi keamanan data, pengecekan dikunci sementara karena terlalu banyak "
-                "percobaan yang tidak cocok. Silakan coba lagi 1 jam lagi atau datang ke Disdukcapil "
-                "dengan membawa KK.")
+            say(dispatcher, "Demi keamanan data, pengecekan dikunci sementara karena terlalu "
+                "banyak percobaan yang tidak cocok. Silakan coba lagi 1 jam lagi atau datang ke "
+                "Disdukcapil dengan membawa KK.")
             return forget
         dukcapil = context.agency().dukcapil
         try:

@@ -96,9 +96,10 @@ class GatewayClient:
             history=list(data.get("history") or []),
         )
 
-    async def request_handoff(self, sender_id: str, reason: str, urgent: bool = False) -> None:
+    async def request_handoff(self, sender_id: str, reason: str, urgent: bool = False,
+                              note: str | None = None) -> None:
         await self._request(
             "POST",
             "/internal/v1/handoffs",
-            json={"sender_id": sender_id, "reason": reason, "urgent": urgent},
+            json={"sender_id": sender_id, "reason": reason, "urgent": urgent, "note": note},
         )

@@ -76,7 +76,8 @@ class ActionQueueStart(PintuAction):
             except AgencyNotFound:
                 say(dispatcher, f"Antrean {number} tidak ditemukan.")
             except AgencyError:
-                say(dispatcher, "Maaf, sistem antrean sedang tidak dapat dihubungi. Coba lagi nanti.")
+                say(dispatcher,
+                    "Maaf, sistem antrean sedang tidak dapat dihubungi. Coba lagi nanti.")
             return []
         return open_form("queue_form")
 
@@ -163,8 +164,9 @@ class ValidateQueueForm(FormValidationAction):
 
     async def validate_queue_office(self, value: Any, dispatcher: CollectingDispatcher,
                                     tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        service = tracker.get_slot("queue_service")
         try:
-            offices = await context.agency().queue.offices(service=tracker.get_slot("queue_service"))
+            offices = await context.agency().queue.offices(service=service)
         except AgencyError:
             return {"queue_office": None}
         picked = _match(offices, str(value or ""))

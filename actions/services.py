@@ -18,8 +18,13 @@ from . import context
 from .common import PintuAction, choice, latest_entities, latest_text, payload, say
 from .conversation import record_handoff
 from .forms import open_form
-from .logic.replies import beds_reply, pbb_reply
-from .logic.services import mentions_beds, normalize_nop, wants_pbb_check
+from .logic.replies import beds_reply, pbb_reply, pdam_reply
+from .logic.services import (
+    mentions_beds,
+    normalize_nop,
+    pdam_customer_number,
+    wants_pbb_check,
+)
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +104,10 @@ class ActionTaxPayment(TopicAction):
         if nop:
             await answer_pbb(dispatcher, nop)
             return []
+        customer = pdam_customer_number(text)
+        if customer:
+            await answer_pdam(dispatcher, customer)
+            return []
         if choice(tracker) == "cek_pbb" or wants_pbb_check(text):
             return [SlotSet("choice", None), *open_form("nop_form")]
         return await super().act(dispatcher, tracker, domain)
@@ -127,6 +136,16 @@ class ActionPbbBill(PintuAction):
                   domain: dict[str, Any]) -> list[EventType]:
         await answer_pbb(dispatcher, tracker.get_slot("nop") or "")
         return [SlotSet("nop", None)]
+
+
+async def answer_pdam(dispatcher: CollectingDispatcher, customer: str) -> None:
+    try:
+        say(dispatcher, pdam_reply(await context.agency().tax.pdam_bill(customer)))
+    except AgencyNotFound:
+        say(dispatcher, "Nomor pelanggan PDAM tersebut tidak ditemukan. Periksa lagi 10 angka di "
+            "struk atau tagihan PDAM Anda.")
+    except AgencyError:
+        say(dispatcher, "Maaf, data PDAM sedang tidak dapat diambil. Silakan coba lagi nanti.")
 
 
 async def answer_pbb(dispatcher: CollectingDispatcher, nop: str) -> None:

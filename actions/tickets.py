@@ -61,8 +61,8 @@ class ValidateStatusForm(FormValidationAction):
         number = normalize_ticket(str(value or ""))
         if number is None:
             say(dispatcher, "Nomor tiket terdiri dari 3 huruf dan 6 angka, misalnya LKS-123456 "
-                "(laporan), AKL-123456 (akta kelahiran) atau ANT-123456 (antrean). Coba ketik lagi, "
-                "atau ketik batal.")
+                "(laporan), AKL-123456 (akta kelahiran) atau ANT-123456 (antrean). "
+                "Coba ketik lagi, atau ketik batal.")
             return {"ticket_id": None}
         return {"ticket_id": number}
 

@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import logging
 from datetime import datetime, timezone
+from typing import Any, ClassVar
 
 from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.types import TypeEngine
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +23,7 @@ def utcnow() -> datetime:
 class Base(DeclarativeBase):
     """Declarative base of every gateway table."""
 
-    type_annotation_map = {datetime: DateTime(timezone=True)}
+    type_annotation_map: ClassVar[dict[Any, TypeEngine[Any]]] = {datetime: DateTime(timezone=True)}
 
 
 def make_engine(url: str) -> Engine:
@@ -33,7 +37,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False})
 
         @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        def _pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")

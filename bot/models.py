@@ -51,7 +51,10 @@ class TicketEvent(Base):
 
 
 class HandoffRequest(Base):
-    """A resident asked for a person, or the bot escalated (emergency, repeated misunderstanding)."""
+    """A resident asked for a person, or the bot escalated.
+
+    The bot escalates on an emergency or after repeated misunderstanding.
+    """
 
     __tablename__ = "handoff_requests"
 
@@ -59,5 +62,6 @@ class HandoffRequest(Base):
     sender_id: Mapped[str] = mapped_column(String(128), index=True)
     reason: Mapped[str] = mapped_column(String(40))
     urgent: Mapped[bool] = mapped_column(default=False)
+    note: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="open")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -27,7 +27,9 @@ class Settings(BaseSettings):
     rasa_timeout_s: float = Field(default=10.0, gt=0)
     agency_timeout_s: float = Field(default=5.0, gt=0)
     outbox_interval_s: float = Field(default=15.0, gt=0)
-    internal_api_token: str = "dev-internal-token"  # actions -> gateway; placeholder refused in production
+    # actions -> gateway. S105: this is the development placeholder, not a secret; the validator
+    # below refuses it (and any "dev-" token) when PINTU_ENV=production.
+    internal_api_token: str = "dev-internal-token"  # noqa: S105
 
     telegram_bot_token: str | None = None
     telegram_webhook_secret: str | None = None

@@ -123,7 +123,9 @@ class TicketService:
                                              or ticket.expected_response_days)
             ticket.status = FORWARDED
             ticket.next_attempt_at = None
-            ticket.events.append(TicketEvent(status=FORWARDED, note=f"Diteruskan ke {ticket.agency}"))
+            ticket.events.append(
+                TicketEvent(status=FORWARDED, note=f"Diteruskan ke {ticket.agency}")
+            )
         log.info("complaint %s forwarded to LAKSA", number)
         return True
 

@@ -45,9 +45,9 @@ def score(truth: Sequence[str], predicted: Sequence[str], texts: Sequence[str]) 
     )
     per_intent = {
         label: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
-        for label, p, r, f, s in zip(labels, precision, recall, f1, support)
+        for label, p, r, f, s in zip(labels, precision, recall, f1, support, strict=True)
     }
-    errors = [(t, y, p) for t, y, p in zip(texts, truth, predicted) if y != p]
+    errors = [(t, y, p) for t, y, p in zip(texts, truth, predicted, strict=True) if y != p]
     return Scores(
         accuracy=float(accuracy_score(truth, predicted)),
         macro_f1=float(f1_score(truth, predicted, labels=labels, average="macro",

@@ -1,4 +1,6 @@
-"""Informal Indonesian -> formal word forms, for features only (the resident's text is never changed).
+"""Informal Indonesian -> formal word forms, for features only.
+
+The resident's text is never changed.
 
 Pure Python, used by the `NormalizingTokenizer` component and by the evaluation tools.
 """
@@ -20,8 +22,8 @@ def load_lexicon(directory: Path = LEXICON_DIR) -> dict[str, str]:
     """informal -> formal; project overrides win, "=" keeps a word as it is."""
     lexicon: dict[str, str] = {}
     with (directory / "indo-collex-transformations.csv").open(encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            lexicon[row["transformed"].strip().lower()] = row["original-for"].strip().lower()
+        for record in csv.DictReader(handle):
+            lexicon[record["transformed"].strip().lower()] = record["original-for"].strip().lower()
     for name in ("indo-collex-dictionary.tsv", "pintu-overrides.tsv"):
         with (directory / name).open(encoding="utf-8") as handle:
             reader = csv.reader(handle, delimiter="\t")

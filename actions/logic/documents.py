@@ -22,8 +22,10 @@ _STATUS_PATTERNS = [
     r"\bsampai\s+mana\b|\bsampe\s+mana\b|\budah\s+sampe\b",
     r"\b(bisa|sudah bisa|siap)\s+(di)?ambil\b",
     r"\bkapan\s+(bisa\s+)?(di)?ambil\b",
-    r"\b(kok|koq|kenapa|knp)\s+(belum|blm|blom|lom|gak|ga|tidak|tdk)\s+(jadi|jd|dicetak|keluar|selesai)\b",
-    r"\b(ktp|kk|akta|akte)\s+(saya|sy|aku|gw|gue|anak saya|istri saya|suami saya)\s+(kapan|udah|sudah|belum|blm|gimana)\b",
+    r"\b(kok|koq|kenapa|knp)\s+(belum|blm|blom|lom|gak|ga|tidak|tdk)"
+    r"\s+(jadi|jd|dicetak|keluar|selesai)\b",
+    r"\b(ktp|kk|akta|akte)\s+(saya|sy|aku|gw|gue|anak saya|istri saya|suami saya)"
+    r"\s+(kapan|udah|sudah|belum|blm|gimana)\b",
     r"\bprogres\b|\bprogress\b",
 ]
 

@@ -8,10 +8,10 @@ from typing import Any
 
 from nlu import geo
 
-OUTSIDE = ("Lokasi itu berada di luar Kota Tangerang. Pintu hanya menerima laporan di wilayah Kota "
-           "Tangerang; untuk wilayah lain silakan gunakan LAPOR! (lapor.go.id).")
-UNKNOWN = ("Maaf, lokasinya belum saya kenali. Ketik nama kecamatan dan kelurahan di Kota Tangerang "
-           "(contoh: Cipondoh, Poris Plawad), atau kirim lokasi (share location).")
+OUTSIDE = ("Lokasi itu berada di luar Kota Tangerang. Pintu hanya menerima laporan di wilayah "
+           "Kota Tangerang; untuk wilayah lain silakan gunakan LAPOR! (lapor.go.id).")
+UNKNOWN = ("Maaf, lokasinya belum saya kenali. Ketik nama kecamatan dan kelurahan di Kota "
+           "Tangerang (contoh: Cipondoh, Poris Plawad), atau kirim lokasi (share location).")
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,8 @@ def _get(obj: Any, name: str) -> Any:
 def ktp_status_reply(status: Any) -> str:
     """One message: where the KTP-el is, and what to do next."""
     code = str(_get(status, "status") or "")
-    text = _KTP_STATUS_TEXT.get(code) or f"Status KTP-el Anda: {_get(status, 'status_label') or code}."
+    text = (_KTP_STATUS_TEXT.get(code)
+            or f"Status KTP-el Anda: {_get(status, 'status_label') or code}.")
     office: str | None = _get(status, "office")
     since = format_date(_get(status, "collected_on") if code == "sudah_diambil"
                         else _get(status, "ready_since"))
@@ -94,6 +95,23 @@ def beds_reply(hospitals: Iterable[Any], kecamatan: str | None = None, limit: in
     for _, name, detail, phone in rows:
         lines.append(f"- {name}: {detail}" + (f" (telp {phone})" if phone else ""))
     lines.append("Hubungi rumah sakit sebelum datang. Darurat: 112 (gratis).")
+    return "\n".join(lines)
+
+
+def pdam_reply(bill: Any) -> str:
+    """A PDAM water bill in one message."""
+    unpaid = [p for p in (_get(bill, "bills") or []) if not _get(p, "paid")]
+    head = f"Tagihan PDAM Tirta Benteng no. pelanggan {_get(bill, 'customer_no')}"
+    if not unpaid:
+        return head + ": tidak ada tagihan terutang. Terima kasih."
+    lines = [head + ":"]
+    for period in unpaid[:6]:
+        year, month = str(_get(period, "period")).split("-")[:2]
+        due = format_date(_get(period, "due_date"))
+        lines.append(f"- {MONTHS[int(month) - 1]} {year}: {rupiah(_get(period, 'total'))}"
+                     + (f", jatuh tempo {due}" if due else ""))
+    lines.append(f"Total: {rupiah(_get(bill, 'total_due'))}. Bayar di loket PDAM, bank, "
+                 "minimarket atau dompet digital dengan menyebut nomor pelanggan.")
     return "\n".join(lines)
 
 

@@ -13,6 +13,16 @@ _NOP = re.compile(r"(?<!\d)(\d{2}[.\s-]?\d{2}[.\s-]?\d{3}[.\s-]?\d{3}[.\s-]?\d{3
                   r"[.\s-]?\d)(?!\d)")
 
 
+_PDAM_NUMBER = re.compile(r"\bpdam\b.*?(?<!\d)(\d{10})(?!\d)|(?<!\d)(\d{10})(?!\d).*\bpdam\b",
+                          re.I)
+
+
+def pdam_customer_number(text: str) -> str | None:
+    """A 10-digit PDAM customer number in a message that talks about PDAM, or None."""
+    match = _PDAM_NUMBER.search(text or "")
+    return (match.group(1) or match.group(2)) if match else None
+
+
 def mentions_beds(text: str) -> bool:
     return bool(_BEDS.search(text or ""))
 

@@ -8,4 +8,4 @@ from ..app import Services
 
 
 def services(request: Request) -> Services:
-    return request.app.state.services  # type: ignore[no-any-return]
+    return request.app.state.services

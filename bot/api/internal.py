@@ -72,13 +72,15 @@ class HandoffIn(BaseModel):
     sender_id: str = Field(min_length=1, max_length=128)
     reason: str = Field(min_length=1, max_length=40)
     urgent: bool = False
+    note: str | None = Field(default=None, max_length=500)  # e.g. where an emergency happens
 
 
 @router.post("/handoffs")
 async def request_handoff(body: HandoffIn,
                           s: Annotated[Services, Depends(services)]) -> dict[str, Any]:
     with s.sessions() as session, session.begin():
-        request = HandoffRequest(sender_id=body.sender_id, reason=body.reason, urgent=body.urgent)
+        request = HandoffRequest(sender_id=body.sender_id, reason=body.reason, urgent=body.urgent,
+                                 note=body.note)
         session.add(request)
         session.flush()
         request_id = request.id

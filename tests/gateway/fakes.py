@@ -29,4 +29,6 @@ class FakeRasa:
         return httpx.Response(200, json=self.reply(body))
 
     def client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url="http://rasa.test", transport=httpx.MockTransport(self.handler))
+        return httpx.AsyncClient(
+            base_url="http://rasa.test", transport=httpx.MockTransport(self.handler)
+        )

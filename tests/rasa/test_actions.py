@@ -263,3 +263,31 @@ async def test_batal_cancels_quietly_and_forgets(domain: dict[str, Any]) -> None
     assert "dibatalkan" in texts(dispatcher)
 
 
+
+
+async def test_pdam_bill_by_customer_number(agency: FakeServer, domain: dict[str, Any]) -> None:
+    agency.on("GET", "/tax/v1/pdam/0105001234", body={
+        "customer_no": "0105001234", "name_initials": "S.R.", "location": "Cipondoh",
+        "tariff_group": "R2", "bills": [
+            {"period": "2026-10", "usage_m3": 18, "amount": 95000, "late_fee": 5000,
+             "total": 100000, "due_date": "2026-11-20", "paid": False, "paid_on": None}],
+        "arrears_months": 1, "total_due": 100000})
+    dispatcher = CollectingDispatcher()
+    await ActionTaxPayment().run(dispatcher, make_tracker("cek tagihan pdam 0105001234",
+                                                          "tax_payment"), domain)
+    assert "Oktober 2026: Rp100.000" in texts(dispatcher)
+
+
+async def test_location_after_an_emergency_reaches_staff(gateway: FakeServer,
+                                                         domain: dict[str, Any]) -> None:
+    gateway.on("POST", "/internal/v1/handoffs", body={"id": 2, "status": "open"})
+    from actions.conversation import ActionStrayAnswer
+
+    tracker = make_tracker("/inform", "inform", slots={"urgent": True}, metadata={
+        "attachments": [{"type": "location", "latitude": -6.1783, "longitude": 106.6319}]})
+    dispatcher = CollectingDispatcher()
+    events = await ActionStrayAnswer().run(dispatcher, tracker, domain)
+    sent = gateway.bodies("/internal/v1/handoffs")[0]
+    assert sent["urgent"] is True and sent["reason"] == "darurat_lokasi" and sent["note"]
+    assert "Lokasi diterima" in texts(dispatcher)
+    assert SlotSet("urgent", False) in events
