@@ -22,6 +22,8 @@ from .common import (
 from .gateway_client import GatewayError
 from .logic.fallback import fallback_options
 from .logic.locations import resolve_location
+from .logic.tickets import normalize_ticket
+from .tickets import answer_status
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +162,10 @@ class ActionStrayAnswer(PintuAction):
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
         if tracker.get_slot("urgent") and intent != "deny":
             return await self.emergency_location(dispatcher, tracker)
+        number = normalize_ticket(latest_text(tracker))
+        if number:  # a bare "AKL-670214" asks for its status
+            await answer_status(dispatcher, number)
+            return []
         if intent == "deny":
             say(dispatcher, "Baik. Ada lagi yang bisa dibantu?", MAIN_MENU)
             return [AllSlotsReset()]  # a "no" also drops anything left from an unfinished flow

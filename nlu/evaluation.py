@@ -67,6 +67,9 @@ class ModelParser:
         from rasa.core.agent import Agent
 
         logging.getLogger("rasa").setLevel(logging.WARNING)
+        import structlog  # Rasa logs every parse at debug level through structlog
+
+        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
         self._agent = Agent.load(str(model_path))
 
     def predict(self, texts: Sequence[str], *, resolve_fallback: bool = True) -> list[str]:

@@ -88,6 +88,10 @@ class PintuEntityExtractor(GraphComponent, EntityExtractorMixin):
                     if confirmed is not None:
                         kept.append(confirmed)
                     continue
+                if kind in NUMBER_TYPES and sum(c.isdigit() for c in str(entity.get("value"))) < 8:
+                    # A mistyped NIK ("nik saya 367101450789") stays, so the bot can explain it;
+                    # "3" in "sudah 3 hari" is DIET noise, not an attempt at a number.
+                    continue
             elif spanned and any(_overlap(entity, o) for o in own if o["entity"] in NUMBER_TYPES):
                 continue
             kept.append(entity)

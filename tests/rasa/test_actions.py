@@ -291,3 +291,15 @@ async def test_location_after_an_emergency_reaches_staff(gateway: FakeServer,
     assert sent["urgent"] is True and sent["reason"] == "darurat_lokasi" and sent["note"]
     assert "Lokasi diterima" in texts(dispatcher)
     assert SlotSet("urgent", False) in events
+
+
+async def test_a_bare_ticket_number_gets_its_status(gateway: FakeServer,
+                                                    domain: dict[str, Any]) -> None:
+    from actions.conversation import ActionStrayAnswer
+
+    gateway.on("GET", "/internal/v1/tickets/LKS-123456", body={
+        "ticket_id": "LKS-123456", "kind": "complaint", "status": "diproses",
+        "status_label": "Sedang ditindaklanjuti dinas", "agency": "DLH", "history": []})
+    dispatcher = CollectingDispatcher()
+    await ActionStrayAnswer().run(dispatcher, make_tracker("lks 123456", "inform"), domain)
+    assert "Status laporan LKS-123456: Sedang ditindaklanjuti dinas." in texts(dispatcher)

@@ -248,3 +248,10 @@ async def test_trained_model_parses_with_the_component(tmp_path: Path,
     # Trained on "cipondoh" in lower case, the synonym mapper would say "cipondoh"; we run last.
     parsed = await agent.parse_message("di kec. Cipondok")
     assert pairs(parsed["entities"]) == [("kecamatan", "Cipondoh")]
+
+
+def test_diet_numbers_the_rules_do_not_confirm_are_dropped(
+        extractor: PintuEntityExtractor) -> None:
+    text = "sudah daftar pake nik tapi menunggu verifikasi 3 hari"
+    entities = run(extractor, text, [diet("nik", "3", text, "3")])
+    assert entities == []
