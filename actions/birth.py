@@ -18,12 +18,11 @@ from nlu.nik import normalize_nik, validate_nik
 from . import context
 from .common import PintuAction, choice, latest_attachments, latest_text, payload, say
 from .documents import DOCUMENTS, answer_info, parse_choice
-from .forms import open_form
+from .forms import confirmation, open_form
 from .logic.dates import parse_date, today_in_city
 from .logic.documents import INFO, STATUS, DocumentRequest, classify_document_request
 from .logic.replies import format_date
 from .logic.tickets import normalize_ticket
-from .logic.words import is_cancel, is_yes
 from .tickets import answer_status
 
 log = logging.getLogger(__name__)
@@ -144,14 +143,8 @@ class ValidateBirthForm(FormValidationAction):
         return {"birth_documents": None, "birth_document_refs": refs}
 
     def validate_birth_confirm(self, value: Any, dispatcher: CollectingDispatcher,
-                               tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        text = str(value or "")
-        if is_yes(text):
-            return {"birth_confirm": "ya"}
-        if is_cancel(text):
-            return {"birth_confirm": "batal"}
-        say(dispatcher, "Ketik ya untuk mengirim pengajuan, atau batal.")
-        return {"birth_confirm": None}
+                 tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        return confirmation("birth_confirm", value, tracker, dispatcher, "mengirim pengajuan")
 
 
 class ActionAskBirthConfirm(Action):

@@ -13,10 +13,10 @@ from rasa_sdk.types import DomainDict
 
 from . import context
 from .common import PintuAction, choice, latest_attachments, latest_text, payload, say
-from .forms import AskAction, asker, open_form
+from .forms import AskAction, asker, confirmation, open_form
 from .gateway_client import GatewayError
 from .logic.locations import resolve_location
-from .logic.words import is_cancel, is_skip, is_yes
+from .logic.words import is_skip
 
 log = logging.getLogger(__name__)
 
@@ -146,16 +146,8 @@ class ValidateComplaintForm(FormValidationAction):
         return {"complaint_photo": None}
 
     def validate_complaint_confirm(self, value: Any, dispatcher: CollectingDispatcher,
-                                   tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        text = str(value or "")
-        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
-        if is_yes(text) or intent == "affirm":
-            return {"complaint_confirm": "ya"}
-        if is_cancel(text) or intent == "deny":
-            return {"complaint_confirm": "batal"}
-        say(dispatcher, "Ketik ya untuk mengirim laporan, atau batal.",
-            [("Ya, kirim", "ya"), ("Batal", "batal")])
-        return {"complaint_confirm": None}
+                 tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        return confirmation("complaint_confirm", value, tracker, dispatcher, "mengirim laporan")
 
 
 class ActionComplaintSubmit(PintuAction):

@@ -16,6 +16,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from .common import say
+from .logic.words import is_cancel, is_yes
+
 Asker = Callable[[CollectingDispatcher, Tracker, dict[str, Any]], Awaitable[None]]
 ASKERS: dict[str, Asker] = {}
 
@@ -54,3 +57,17 @@ class AskAction(Action, metaclass=ABCMeta):
                   domain: dict[str, Any]) -> list[EventType]:
         await ASKERS[self.slot](dispatcher, tracker, {})
         return []
+
+
+def confirmation(slot: str, value: Any, tracker: Tracker, dispatcher: CollectingDispatcher,
+                 action_words: str) -> dict[str, Any]:
+    """Reads the answer to a form's "send this?" question: "ya", "batal", or asks again."""
+    text = str(value or "")
+    intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+    if is_yes(text) or intent == "affirm":
+        return {slot: "ya"}
+    if is_cancel(text) or intent == "deny":
+        return {slot: "batal"}
+    say(dispatcher, f"Ketik ya untuk {action_words}, atau batal.",
+        [("Ya", "ya"), ("Batal", "batal")])
+    return {slot: None}

@@ -17,11 +17,10 @@ from integrations.agency import AgencyError, AgencyNotFound, AgencyRejected, Age
 
 from . import context
 from .common import PintuAction, latest_text, payload, say
-from .forms import AskAction, asker, open_form
+from .forms import AskAction, asker, confirmation, open_form
 from .logic.dates import first_bookable_day, next_service_days, parse_date, today_in_city
 from .logic.replies import format_date
 from .logic.tickets import normalize_ticket
-from .logic.words import is_cancel, is_yes
 
 log = logging.getLogger(__name__)
 _CANCEL_WORDS = re.compile(r"\b(batal|batalkan|membatalkan|cancel|hapus|tidak\s+jadi|gak\s+jadi)\b",
@@ -191,14 +190,8 @@ class ValidateQueueForm(FormValidationAction):
         return {"queue_date": wanted.isoformat()}
 
     def validate_queue_confirm(self, value: Any, dispatcher: CollectingDispatcher,
-                               tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        text = str(value or "")
-        if is_yes(text):
-            return {"queue_confirm": "ya"}
-        if is_cancel(text):
-            return {"queue_confirm": "batal"}
-        say(dispatcher, "Ketik ya untuk mengambil antrean, atau batal.")
-        return {"queue_confirm": None}
+                 tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        return confirmation("queue_confirm", value, tracker, dispatcher, "mengambil antrean")
 
 
 class ActionQueueSubmit(PintuAction):

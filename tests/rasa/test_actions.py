@@ -303,3 +303,18 @@ async def test_a_bare_ticket_number_gets_its_status(gateway: FakeServer,
     dispatcher = CollectingDispatcher()
     await ActionStrayAnswer().run(dispatcher, make_tracker("lks 123456", "inform"), domain)
     assert "Status laporan LKS-123456: Sedang ditindaklanjuti dinas." in texts(dispatcher)
+
+
+@pytest.mark.parametrize(("typed", "intent", "expected"), [
+    ("ya", "affirm", "ya"), ("iya dong, ambil aja", "affirm", "ya"), ("gak jadi", "deny", "batal"),
+    ("hmm", "inform", None),
+])
+def test_confirmation_questions_read_yes_and_no(typed: str, intent: str, expected: str | None,
+                                                domain: dict[str, Any]) -> None:
+    from actions.queue import ValidateQueueForm
+
+    dispatcher = CollectingDispatcher()
+    result = ValidateQueueForm().validate_queue_confirm(typed, dispatcher,
+                                                        make_tracker(typed, intent), domain)
+    assert result == {"queue_confirm": expected}
+    assert bool(dispatcher.messages) == (expected is None)  # asks again only when unclear
