@@ -1,19 +1,42 @@
-"""Database engine, session factory and schema management for the gateway (SQLAlchemy 2)."""
+"""Database engine, session factory and schema management for the gateway (SQLAlchemy 2, Alembic).
+
+The schema is made by the Alembic migrations in bot/migrations/versions/; `upgrade` applies them and
+adopts databases that `Base.metadata.create_all` made before migrations existed.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, Engine, create_engine, event
+from alembic import command
+from alembic.config import Config
+from alembic.operations import Operations
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy import Column, Connection, DateTime, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeEngine
 
 log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parent.parent
+# The first migration, and the tables it creates: exactly what `create_all` made before migrations.
+INITIAL_REVISION = "0001"
+INITIAL_TABLES = ("tickets", "ticket_events", "handoff_requests", "contacts", "conversations",
+                  "messages", "dead_letters")
+VERSION_TABLE = "alembic_version"
+# Serialises concurrent upgrades of one PostgreSQL database (two workers starting at once).
+MIGRATION_LOCK_KEY = 0x50494E5455  # "PINTU"
 
 
 def utcnow() -> datetime:
@@ -29,8 +52,6 @@ class Base(DeclarativeBase):
 def make_engine(url: str) -> Engine:
     """An engine for the URL; SQLite gets a file directory, WAL and foreign keys."""
     if url.startswith("sqlite:///"):
-        from pathlib import Path
-
         path = url.removeprefix("sqlite:///")
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -51,26 +72,180 @@ def make_sessionmaker(engine: Engine) -> sessionmaker:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def upgrade(engine: Engine) -> None:
-    """Brings the schema up to date (creates missing tables)."""
+# --- schema management (Alembic) ---------------------------------------------------------------
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """The Alembic configuration of bot/migrations, bound to `connection` when given."""
+    config = Config(str(ROOT / "alembic.ini"))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+@contextmanager
+def migration_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection in one transaction, set up for schema changes.
+
+    PostgreSQL: an advisory lock makes concurrent upgrades wait for each other, and its
+    transactional DDL makes an upgrade all or nothing. SQLite: foreign keys are off while migrating
+    (SQLite's own advice for schema changes), because Alembic's batch mode drops and re-creates a
+    table, and dropping a table with foreign keys on deletes its children through ON DELETE CASCADE;
+    `PRAGMA foreign_key_check` then proves nothing was left dangling.
+    """
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:  # only outside a transaction does this pragma take effect
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()
+        try:
+            with conn.begin():
+                if conn.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                 {"key": MIGRATION_LOCK_KEY})
+                yield conn
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"migration broke foreign keys in: "
+                                           f"{sorted({row[0] for row in broken})}")
+        finally:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
+
+
+def current_revision(connection: Connection) -> str | None:
+    """The revision the database is at; None for an empty or never-migrated database."""
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str | None:
+    """The newest revision in bot/migrations/versions."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def _forget_dropped_schema(conn: Connection) -> None:
+    """Clears a version stamp whose tables are all gone.
+
+    `Base.metadata.drop_all` (the test fixtures) drops every gateway table but not alembic_version;
+    without this, Alembic would think the empty database is up to date.
+    """
     from . import models
 
-    # models.Base, not this module's Base: under `python -m bot.db` this file runs as __main__,
-    # a second copy of the module whose Base has no tables registered.
-    models.Base.metadata.create_all(engine)
+    names = set(inspect(conn).get_table_names())
+    if VERSION_TABLE not in names or names & set(models.Base.metadata.tables):
+        return
+    if current_revision(conn) is not None:
+        log.warning("database is stamped but has none of the gateway's tables; migrating afresh")
+        conn.execute(text(f"DELETE FROM {VERSION_TABLE}"))  # noqa: S608 (a constant, not input)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bot.db")
-    parser.add_argument("command", choices=["upgrade"])
-    args = parser.parse_args()
+def _adopt_legacy_schema(conn: Connection) -> None:
+    """Stamps a database made by `create_all` before migrations as INITIAL_REVISION.
+
+    Such a database has some of 0001's tables and no version stamp: the foundation slice made only
+    tickets, ticket_events and handoff_requests, the last without its later `note` column. The
+    missing pieces are created first, so that the stamp tells the truth. The missing tables are
+    made from today's models, which is right while no later migration changes 0001's tables;
+    test_foundation_slice_database_is_adopted_with_its_data (tests/gateway/test_migrations.py)
+    fails the day that stops being true.
+    """
+    from . import models
+
+    if current_revision(conn) is not None:
+        return
+    present = set(inspect(conn).get_table_names())
+    if not present & set(INITIAL_TABLES):
+        return  # an empty database: the migrations make everything
+    missing = [name for name in INITIAL_TABLES if name not in present]
+    log.warning("adopting a database made before migrations (%d of %d tables missing)",
+                len(missing), len(INITIAL_TABLES))
+    metadata = models.Base.metadata
+    metadata.create_all(conn, tables=[metadata.tables[name] for name in missing])
+    handoff_columns = {c["name"] for c in inspect(conn).get_columns("handoff_requests")}
+    if "note" not in handoff_columns:
+        note = metadata.tables["handoff_requests"].c.note
+        Operations(MigrationContext.configure(conn)).add_column(
+            "handoff_requests", Column("note", note.type, nullable=True))
+    command.stamp(alembic_config(conn), INITIAL_REVISION)
+
+
+def _check_models_are_migrated(conn: Connection) -> None:
+    from . import models
+
+    missing = sorted(set(models.Base.metadata.tables) - set(inspect(conn).get_table_names()))
+    if missing:
+        raise RuntimeError(f"no migration creates the table(s) {missing} of bot/models.py; add one "
+                           f"with `python -m bot.db revision -m \"...\"`")
+
+
+def upgrade(engine: Engine) -> None:
+    """Brings the schema up to the newest migration (Alembic `upgrade head`).
+
+    Idempotent. Adopts a database made by `create_all` before migrations (see
+    `_adopt_legacy_schema`), and migrates afresh a stamped database whose tables were all dropped.
+
+    Raises:
+        RuntimeError: a table of bot/models.py has no migration, or a SQLite migration broke
+            foreign keys.
+    """
+    with migration_connection(engine) as conn:
+        _forget_dropped_schema(conn)
+        _adopt_legacy_schema(conn)
+        command.upgrade(alembic_config(conn), "head")
+        _check_models_are_migrated(conn)
+
+
+def _next_revision_id() -> str | None:
+    """0002 after 0001; None (Alembic's random id) if the head is not a number."""
+    head = head_revision()
+    if head is None:
+        return INITIAL_REVISION
+    return f"{int(head) + 1:04d}" if head.isdigit() else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot.db",
+                                     description="The gateway's database schema (Alembic).")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("upgrade", help="migrate the database to the newest revision")
+    commands.add_parser("current", help="print the revision the database is at")
+    revision = commands.add_parser(
+        "revision", help="write a new migration from the difference between models and database")
+    revision.add_argument("-m", "--message", required=True)
+    args = parser.parse_args(argv)
+
     from .settings import get_settings
 
-    if args.command == "upgrade":
-        engine = make_engine(get_settings().database_url)
-        upgrade(engine)
-        print(f"database schema up to date ({engine.url.render_as_string(hide_password=True)})")
+    engine = make_engine(get_settings().database_url)
+    shown = engine.url.render_as_string(hide_password=True)
+    try:
+        if args.command == "upgrade":
+            upgrade(engine)
+            with engine.connect() as conn:
+                print(f"database schema up to date at {current_revision(conn)} ({shown})")
+        elif args.command == "current":
+            with engine.connect() as conn:
+                rev = current_revision(conn)
+            state = "head" if rev is not None and rev == head_revision() else "not head"
+            print(f"{rev or 'none'} ({state}; {shown})")
+        else:
+            with migration_connection(engine) as conn:
+                # Autogenerate compares the models with this database, which must be at head.
+                scripts = command.revision(alembic_config(conn), message=args.message,
+                                           autogenerate=True, rev_id=_next_revision_id())
+            for script in scripts if isinstance(scripts, list) else [scripts]:
+                if script is not None:
+                    print(f"wrote {Path(script.path).relative_to(ROOT)}: review it before use")
+    except CommandError as exc:
+        hint = " (run `python -m bot.db upgrade` first)" if "not up to date" in str(exc) else ""
+        print(f"error: {exc}{hint}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,11 +1,12 @@
-"""Gateway tables: tickets the bot issued, their history, and requests for a human officer."""
+"""Gateway tables: tickets, their history, handoff requests, and the channels' contacts,
+conversations, messages and dead letters."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db import Base, utcnow
@@ -64,4 +65,82 @@ class HandoffRequest(Base):
     urgent: Mapped[bool] = mapped_column(default=False)
     note: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Contact(Base):
+    """A resident as one channel knows them (a Telegram chat, a WhatsApp number, a local chat id).
+
+    `external_id` is what the channel needs to answer (Telegram chat id, WhatsApp wa_id). Nothing
+    else about the person is kept here: no name, no profile.
+    """
+
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))  # telegram | whatsapp | api
+    external_id: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(8), default="id")
+    # "active"; "stopped" when the resident blocked the bot or opted out of broadcasts.
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The last message the resident sent us: opens WhatsApp's 24-hour customer-service window.
+    last_inbound_at: Mapped[datetime | None]
+
+    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_contacts_channel_id"),)
+
+
+class Conversation(Base):
+    """A run of messages between one contact and Pintu; a new one starts after a day of silence."""
+
+    __tablename__ = "conversations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"),
+                                            index=True)
+    status: Mapped[str] = mapped_column(String(16), default="bot")  # bot | handoff | closed
+    urgent: Mapped[bool] = mapped_column(default=False)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_message_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Message(Base):
+    """One message in or out. `content` holds the text or, for media, a reference to the stored
+    file (never the bytes); `status` follows the channel's receipts for outgoing messages."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    direction: Mapped[str] = mapped_column(String(3))  # in | out
+    channel: Mapped[str] = mapped_column(String(16))
+    # The channel's id: Telegram "<chat>:<message_id>" or update id, WhatsApp "wamid...".
+    channel_message_id: Mapped[str | None] = mapped_column(String(160))
+    kind: Mapped[str] = mapped_column(String(16))  # text, button, location, image, document, ...
+    content: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # in: received -> processed; out: queued -> sent -> delivered -> read, or failed / dead
+    status: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("channel", "channel_message_id", name="uq_messages_channel_id"),
+    )
+
+
+class DeadLetter(Base):
+    """An outgoing message given up on after its last try, with the reason, for staff to see."""
+
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
