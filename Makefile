@@ -78,7 +78,7 @@ test: setup
 	@echo "== tests in the Rasa environment (Python 3.10)"
 	@$(RPY) -m pytest -c pyproject.toml tests/shared tests/rasa
 	@echo "== tests in the gateway environment"
-	@$(PY) -m pytest -c pyproject.toml tests/shared tests/gateway tests/integration
+	@$(PY) -m pytest -c pyproject.toml tests/shared tests/gateway tests/channels tests/integration
 
 nlu-eval: setup
 	@$(RPY) -m nlu.evaluate

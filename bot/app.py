@@ -15,10 +15,14 @@ from sqlalchemy.orm import sessionmaker
 
 from integrations.agency import AgencyClients
 
+from .channels import Channels, build_channels, poll_telegram
 from .conversation import ConversationService
 from .db import make_engine, make_sessionmaker
-from .kv import KeyValueStore, make_store
+from .inbox import Inbox
+from .kv import RedisStore, make_redis
+from .media import MediaStore
 from .menus import MenuMemory
+from .outbound import ChannelLimits, Outbox
 from .rasa_client import RasaClient
 from .settings import Settings, get_settings
 from .tickets import TicketService
@@ -33,12 +37,16 @@ class Services:
     settings: Settings
     engine: Engine
     sessions: sessionmaker
-    store: KeyValueStore
+    store: RedisStore
     http: httpx.AsyncClient
     rasa: RasaClient
     conversation: ConversationService
     agency: AgencyClients
     tickets: TicketService
+    media: MediaStore
+    outbox: Outbox
+    inbox: Inbox
+    channels: Channels
 
 
 def build_services(
@@ -50,13 +58,31 @@ def build_services(
 ) -> Services:
     """Everything the gateway needs; tests pass fakes for the outside services."""
     engine = make_engine(settings.database_url)
-    store = make_store(settings.redis_url)
+    redis = make_redis(settings.redis_url)
+    store = RedisStore(redis)
     http = http or httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=2.0))
     rasa = rasa or RasaClient(settings.rasa_url, timeout=settings.rasa_timeout_s)
     agency = agency or AgencyClients.from_base_url(
         settings.agency_api_url, timeout=settings.agency_timeout_s
     )
     sessions = make_sessionmaker(engine)
+    conversation = ConversationService(rasa, MenuMemory(store), redis)
+    media = MediaStore(settings.media_dir, settings.media_max_bytes)
+    outbox = Outbox(
+        redis, sessions,
+        limits={
+            "telegram": ChannelLimits(settings.telegram_rate_per_s,
+                                      settings.telegram_chat_interval_ms),
+            "whatsapp": ChannelLimits(settings.whatsapp_rate_per_s,
+                                      settings.whatsapp_chat_interval_ms),
+        },
+        max_attempts=settings.send_max_attempts, backoff_base_s=settings.send_backoff_base_s,
+        backoff_max_s=settings.send_backoff_max_s,
+    )
+    inbox = Inbox(redis, sessions, conversation, outbox, media,
+                  lease_s=settings.inbound_lease_s, dedup_ttl_s=settings.dedup_ttl_s,
+                  rasa_retry_max_s=settings.rasa_retry_max_s)
+    channels = build_channels(settings, inbox, outbox, media)
     return Services(
         settings=settings,
         engine=engine,
@@ -64,10 +90,43 @@ def build_services(
         store=store,
         http=http,
         rasa=rasa,
-        conversation=ConversationService(rasa, MenuMemory(store)),
+        conversation=conversation,
         agency=agency,
         tickets=TicketService(sessions, agency.laksa),
+        media=media,
+        outbox=outbox,
+        inbox=inbox,
+        channels=channels,
     )
+
+
+def background_tasks(services: Services) -> list[asyncio.Task[None]]:
+    """The workers a gateway process runs beside its HTTP routes."""
+    settings = services.settings
+    tasks = [asyncio.create_task(run_outbox(services, settings.outbox_interval_s))]
+    if services.outbox.channels:
+        tasks.append(asyncio.create_task(services.inbox.run(settings.inbound_workers)))
+        for channel in services.outbox.channels:
+            tasks.append(asyncio.create_task(
+                services.outbox.run(channel, settings.sender_concurrency)))
+    telegram = services.channels.telegram
+    if telegram is not None and settings.telegram_mode == "polling":
+        tasks.append(asyncio.create_task(poll_telegram(telegram, services.inbox)))
+    return tasks
+
+
+async def register_telegram_webhook(services: Services) -> None:
+    """With PUBLIC_BASE_URL set, tells Telegram where the webhook is (and its secret)."""
+    settings = services.settings
+    telegram = services.channels.telegram
+    if telegram is None or settings.telegram_mode != "webhook" or not settings.public_base_url:
+        return
+    url = settings.public_base_url.rstrip("/") + "/webhooks/telegram"
+    try:
+        await telegram.set_webhook(url, settings.telegram_webhook_secret or "")
+        log.info("telegram webhook registered")
+    except Exception as exc:
+        log.error("telegram webhook registration failed: %s", type(exc).__name__)
 
 
 async def run_outbox(services: Services, interval_s: float) -> None:
@@ -84,6 +143,11 @@ def create_app(
     settings: Settings | None = None, *, services: Services | None = None
 ) -> FastAPI:
     """Builds the gateway; `uvicorn bot.app:create_app --factory`. Tests may pass `services`."""
+    from .logs import configure, quiet_libraries
+
+    if services is None:  # a real process (uvicorn --factory): set up its logging
+        configure()
+    quiet_libraries()
     settings = services.settings if services else (settings or get_settings())
 
     @asynccontextmanager
@@ -91,11 +155,16 @@ def create_app(
         nonlocal services
         services = services or build_services(settings)
         app.state.services = services
-        outbox = asyncio.create_task(run_outbox(services, settings.outbox_interval_s))
+        await services.channels.start()
+        await register_telegram_webhook(services)
+        tasks = background_tasks(services)
         try:
             yield
         finally:
-            outbox.cancel()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await services.channels.aclose()
             await services.agency.aclose()
             await services.rasa.aclose()
             await services.http.aclose()
@@ -103,9 +172,10 @@ def create_app(
             services.engine.dispose()
 
     app = FastAPI(title="Pintu gateway", version="0.1.0", lifespan=lifespan)
-    from .api import chat, health, internal
+    from .api import chat, health, internal, webhooks
 
     app.include_router(health.router)
     app.include_router(chat.router)
     app.include_router(internal.router)
+    app.include_router(webhooks.router)
     return app

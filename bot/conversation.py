@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections import defaultdict
 from typing import Any
+
+from redis.asyncio import Redis
 
 from .menus import MenuMemory
 from .rasa_client import BotMessage, RasaClient, RasaError
@@ -21,24 +21,37 @@ EMPTY = "Maaf, pesan Anda kosong. Ketik menu untuk melihat layanan Pintu."
 
 
 class ConversationService:
-    """Turns a resident's text into the bot's replies; one message of a sender at a time."""
+    """Turns a resident's text into the bot's replies."""
 
-    def __init__(self, rasa: RasaClient, menus: MenuMemory) -> None:
+    def __init__(self, rasa: RasaClient, menus: MenuMemory, redis: Redis) -> None:
         self._rasa = rasa
         self._menus = menus
-        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._redis = redis
+
+    async def respond(
+        self, sender: str, text: str, metadata: dict[str, Any] | None = None
+    ) -> list[BotMessage]:
+        """The bot's replies; a typed option number becomes that option's payload.
+
+        Raises `RasaError` when Rasa cannot answer (the channel worker retries later). The caller
+        makes sure one sender's messages come one at a time (the channel queues do).
+        """
+        chosen = await self._menus.resolve(sender, text)
+        replies = await self._rasa.send(sender, chosen or text, metadata)
+        await self._menus.remember(sender, replies)
+        return replies
 
     async def handle(
         self, sender: str, text: str, metadata: dict[str, Any] | None = None
     ) -> list[BotMessage]:
+        """The local chat API's answer: one message of a sender at a time (a Redis lock shared by
+        every gateway process), an apology instead of an error when Rasa is down."""
         if not text.strip():
             return [BotMessage(text=EMPTY)]
-        async with self._locks[sender]:
-            chosen = await self._menus.resolve(sender, text)
+        async with self._redis.lock(f"pintu:lock:chat:{sender}", timeout=120,
+                                    blocking_timeout=120):
             try:
-                replies = await self._rasa.send(sender, chosen or text, metadata)
+                return await self.respond(sender, text, metadata)
             except RasaError as exc:
                 log.error("rasa failed for a message: %s", exc)
                 return [BotMessage(text=APOLOGY)]
-            await self._menus.remember(sender, replies)
-            return replies

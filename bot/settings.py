@@ -40,16 +40,49 @@ class Settings(BaseSettings):
     whatsapp_app_secret: str | None = None
     whatsapp_verify_token: str | None = None
     whatsapp_api_base_url: str = "https://graph.facebook.com"
+    whatsapp_api_version: str = "v21.0"
+
+    # Channels: processing and sending (see docs/channels.md).
+    inbound_workers: int = Field(default=16, ge=1, le=256)
+    inbound_lease_s: float = Field(default=120.0, gt=0)
+    dedup_ttl_s: int = Field(default=7 * 24 * 3600, ge=7 * 24 * 3600)
+    rasa_retry_max_s: float = Field(default=60.0, gt=0)
+    media_dir: Path = ROOT / "var" / "media"
+    media_max_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
+    telegram_rate_per_s: float = Field(default=30.0, gt=0)
+    telegram_chat_interval_ms: int = Field(default=1000, ge=0)
+    whatsapp_rate_per_s: float = Field(default=80.0, gt=0)
+    whatsapp_chat_interval_ms: int = Field(default=0, ge=0)
+    sender_concurrency: int = Field(default=16, ge=1, le=256)
+    send_max_attempts: int = Field(default=6, ge=1)
+    send_backoff_base_s: float = Field(default=1.0, gt=0)
+    send_backoff_max_s: float = Field(default=300.0, gt=0)
+    # The gateway's public https address; when set in webhook mode, the gateway registers
+    # <public_base_url>/webhooks/telegram (with the secret token) with Telegram at start-up.
+    public_base_url: str | None = None
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_bot_token)
+
+    @property
+    def whatsapp_enabled(self) -> bool:
+        return bool(self.whatsapp_access_token and self.whatsapp_phone_number_id)
 
     @model_validator(mode="after")
     def _no_placeholder_secrets_in_production(self) -> Settings:
         if self.pintu_env != "production":
             return self
+        required = ["internal_api_token"]
+        if self.telegram_enabled and self.telegram_mode == "webhook":
+            required.append("telegram_webhook_secret")
+        if self.whatsapp_enabled:
+            required += ["whatsapp_app_secret", "whatsapp_verify_token"]
         bad = [
             name
-            for name in ("internal_api_token",)
+            for name in required
             if (getattr(self, name) or "").strip().lower() in _PLACEHOLDERS
-            or getattr(self, name).startswith("dev-")
+            or (getattr(self, name) or "").startswith("dev-")
         ]
         if bad:
             raise ValueError(f"production needs real values for: {', '.join(bad)}")

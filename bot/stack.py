@@ -99,6 +99,12 @@ class Stack:
         """Starts every service and waits until each is healthy, the gateway's /readyz last."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         env = self._environment()
+        if env.get("REDIS_URL"):
+            endpoints = self.log_dir / "rasa-endpoints.yml"
+            endpoints.write_text(rasa_endpoints(env["REDIS_URL"]))
+            endpoints.chmod(0o600)  # may hold the Redis password
+            rasa = next(s for s in self.services if s.name == "rasa")
+            rasa.argv[rasa.argv.index("--endpoints") + 1] = str(endpoints)
         deadline = time.monotonic() + timeout_s
         try:
             for service in self.services:
@@ -141,6 +147,37 @@ class Stack:
                 proc.wait()
             except ProcessLookupError:
                 pass
+
+
+RASA_TRACKER_TTL_S = 30 * 24 * 3600
+
+
+def rasa_endpoints(redis_url: str) -> str:
+    """Rasa's endpoints with its tracker and lock stores in Redis, so that several Rasa processes
+    can serve the same residents (REDIS_URL set); without it Rasa keeps them in memory."""
+    import json
+    from urllib.parse import unquote, urlparse
+
+    url = urlparse(redis_url)
+    db = int(url.path.lstrip("/") or 0)
+    common: dict[str, object] = {"url": url.hostname or "127.0.0.1", "port": url.port or 6379,
+                                 "db": db, "use_ssl": url.scheme == "rediss"}
+    if url.password:
+        common["password"] = unquote(url.password)
+    if url.username:
+        common["username"] = unquote(url.username)
+    tracker = {"type": "redis", **common, "key_prefix": "pintutracker",
+               "record_exp": RASA_TRACKER_TTL_S}
+    lock = {"type": "redis", **common, "key_prefix": "pintulock"}
+    # JSON is YAML: no quoting surprises for passwords.
+    return "\n".join([
+        "# Written by bot/stack.py from REDIS_URL; do not edit.",
+        "action_endpoint:",
+        "  url: ${ACTION_SERVER_URL}/webhook",
+        f"tracker_store: {json.dumps(tracker)}",
+        f"lock_store: {json.dumps(lock)}",
+        "",
+    ])
 
 
 def _run() -> int:

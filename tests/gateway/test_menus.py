@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.kv import MemoryStore
+from bot.kv import make_store
 from bot.menus import MenuMemory, numbered_texts, parse_choice
 from bot.rasa_client import BotMessage
 
@@ -36,7 +36,7 @@ def test_other_text_is_not_a_choice(typed: str) -> None:
 
 
 async def test_a_number_presses_the_last_buttons_shown_to_that_sender_only() -> None:
-    memory = MenuMemory(MemoryStore())
+    memory = MenuMemory(make_store(None))
     await memory.remember("a", [BotMessage(text="x", buttons=(
         {"title": "Ya", "payload": "ya"}, {"title": "Batal", "payload": "batal"}))])
     assert await memory.resolve("a", "2") == "batal"

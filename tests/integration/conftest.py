@@ -11,13 +11,30 @@ import httpx
 import pytest
 
 from bot.stack import Ports, Stack
+from tests.fakes.graph_api import PHONE_NUMBER_ID, FakeGraph
+from tests.fakes.server import ThreadedServer
+from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram
 from tests.gateway.conftest import PG_URL, REDIS_URL, _ensure_database
 
 PORTS = Ports(gateway=18000, rasa=15005, actions=15055, sandbox=18100)
 
 
+TG_SECRET = "integration-telegram-secret"
+WA_TOKEN = "integration-wa-token"
+WA_APP_SECRET = "integration-wa-app-secret"
+
+
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def channel_fakes() -> Iterator[tuple[FakeTelegram, str, FakeGraph, str]]:
+    """Fake Bot API and Graph API servers the stack's gateway sends to."""
+    telegram, graph = FakeTelegram(), FakeGraph(WA_TOKEN)
+    with ThreadedServer(telegram.app) as tg_server, ThreadedServer(graph.app) as graph_server:
+        yield telegram, tg_server.url, graph, graph_server.url
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory,
+          channel_fakes: tuple[FakeTelegram, str, FakeGraph, str]) -> Iterator[Stack]:
     _ensure_database(PG_URL)
     from bot.db import Base, make_engine, upgrade
 
@@ -35,6 +52,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "SANDBOX_DATABASE_URL": f"sqlite:///{tmp / 'sandbox.db'}",
         "OUTBOX_INTERVAL_S": "1",
         "INTERNAL_API_TOKEN": "integration-token",
+        "MEDIA_DIR": str(tmp / "media"),
+        "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
+        "TELEGRAM_WEBHOOK_SECRET": TG_SECRET,
+        "TELEGRAM_API_BASE_URL": f"{channel_fakes[1]}/bot",
+        "WHATSAPP_ACCESS_TOKEN": WA_TOKEN,
+        "WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID,
+        "WHATSAPP_APP_SECRET": WA_APP_SECRET,
+        "WHATSAPP_VERIFY_TOKEN": "integration-verify",
+        "WHATSAPP_API_BASE_URL": channel_fakes[3],
     }
     running = Stack(ports=PORTS, env=env, log_dir=Path(tmp) / "log")
     running.start(timeout_s=float(os.environ.get("PINTU_STACK_TIMEOUT", "240")))

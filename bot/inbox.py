@@ -1,0 +1,372 @@
+"""Inbound channel messages: accepted into a durable queue by the webhook, handled by workers.
+
+The webhook only checks authenticity, parses and calls `Inbox.accept`, which records the delivery
+id and queues the message in one Redis step; the HTTP answer goes back at once. Workers then take
+each resident's messages one at a time and in order (see `bot.queues`): store the message, fetch
+media, ask Rasa, and queue the replies for sending (`bot.outbound`). When Rasa is down the resident
+gets one short apology and the message stays at the head of their queue until Rasa answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, replace
+from typing import Any, Protocol
+
+from prometheus_client import Counter, Histogram
+from redis.asyncio import Redis
+from sqlalchemy.orm import sessionmaker
+
+from integrations.channel_errors import ChannelError
+from integrations.inbound import Inbound, StatusUpdate
+from integrations.replies import Rendered, Reply, from_bot_messages
+from nlu import geo
+
+from . import records
+from .conversation import APOLOGY, ConversationService
+from .media import MediaRefused, MediaStore
+from .outbound import Outbox, open_window
+from .queues import Claim, KeyedQueue, LeaseLost
+from .rasa_client import RasaError, RasaUnavailable
+
+log = logging.getLogger(__name__)
+
+RECEIVED = Counter("pintu_inbound_total", "Channel messages accepted", ["channel", "kind"])
+DUPLICATES = Counter("pintu_inbound_duplicates_total", "Repeated deliveries dropped", ["channel"])
+HANDLE_TIME = Histogram("pintu_inbound_handle_seconds", "From accepted to replies queued",
+                        ["channel"], buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 120))
+
+GIVE_UP_AFTER_S = 24 * 3600
+CALLBACK_KEY_TTL_S = 90 * 24 * 3600
+
+UNSUPPORTED = {
+    "voice": "Maaf, Pintu belum bisa mendengarkan pesan suara. Silakan ketik pesan Anda, "
+             "atau ketik menu untuk melihat layanan.",
+    "video": "Maaf, Pintu belum bisa menerima video. Kirim foto, atau ketik pesan Anda.",
+    "sticker": "Terima kasih 🙂 Ketik menu untuk melihat layanan Pintu.",
+    "group": "Pintu hanya melayani lewat chat pribadi. Silakan kirim pesan langsung ke Pintu.",
+}
+UNSUPPORTED.update({"audio": UNSUPPORTED["voice"], "video_note": UNSUPPORTED["video"],
+                    "animation": UNSUPPORTED["sticker"]})
+UNSUPPORTED_OTHER = ("Maaf, jenis pesan ini belum bisa Pintu proses. Silakan ketik pesan Anda, "
+                     "atau ketik menu untuk melihat layanan.")
+SILENT = {"reaction"}  # an emoji reaction to a message needs no answer
+CONTACT_CARD = ("Terima kasih. Pintu tidak memerlukan kartu kontak dan tidak menyimpan nomornya. "
+                "Silakan ketik pertanyaan Anda, atau ketik menu.")
+MEDIA_FAILED = "Maaf, file Anda tidak dapat kami terima. Silakan kirim ulang dalam beberapa saat."
+MEDIA_REFUSED = ("Maaf, Pintu hanya menerima foto (JPG/PNG) atau PDF sampai {mb} MB. "
+                 "Silakan kirim ulang dalam bentuk itu.")
+
+# t.me/<bot>?start=<param> and wa.me links name a service: the conversation starts there.
+DEEP_LINKS = {
+    "laksa": "/complaint", "aduan": "/complaint", "pengaduan": "/complaint",
+    "ktp": "/ktp", "kk": "/kk", "akta": "/birth_certificate", "akta_lahir": "/birth_certificate",
+    "antrian": "/queue_booking", "darurat": "/emergency", "status": "/request_status",
+    "pajak": "/tax_payment", "pbb": "/tax_payment", "kesehatan": "/health_service",
+    "kerja": "/job_info", "loker": "/job_info", "sekolah": "/school_enrollment",
+    "ppdb": "/school_enrollment", "petugas": "/human_handoff", "akun": "/account_registration",
+}
+
+
+class MediaSource(Protocol):
+    async def fetch(self, inbound: Inbound) -> tuple[bytes, str]: ...
+
+
+Renderer = Callable[[Reply, str], tuple[list[Rendered], dict[str, str]]]
+
+
+def sender_id(channel: str, chat_id: str) -> str:
+    """The conversation id Rasa knows a resident by."""
+    return f"{channel}:{chat_id}"
+
+
+def text_of(call: Rendered) -> str:
+    """The words of a rendered call, for the message record (Telegram or Graph API body)."""
+    body = call.body
+    for value in (body.get("text"), body.get("caption")):
+        if isinstance(value, str):
+            return value
+        if isinstance(value, dict) and isinstance(value.get("body"), str):
+            return str(value["body"])
+    interactive = body.get("interactive")
+    if isinstance(interactive, dict):
+        return str((interactive.get("body") or {}).get("text", ""))
+    for media in ("image", "document"):
+        if isinstance(body.get(media), dict):
+            return str(body[media].get("caption", ""))
+    if isinstance(body.get("template"), dict):
+        return f"[template {body['template'].get('name')}]"
+    return ""
+
+
+class Inbox:
+    """Accepts channel messages into the queue, and runs the workers that answer them."""
+
+    def __init__(self, redis: Redis, sessions: sessionmaker, conversation: ConversationService,
+                 outbox: Outbox, media: MediaStore, *, lease_s: float = 120.0,
+                 dedup_ttl_s: int = 7 * 24 * 3600, rasa_retry_max_s: float = 60.0) -> None:
+        self._redis = redis
+        self._sessions = sessions
+        self._conversation = conversation
+        self._outbox = outbox
+        self._media = media
+        self._rasa_retry_max_s = rasa_retry_max_s
+        self.messages = KeyedQueue(redis, "in", lease_s=lease_s, dedup_ttl_s=dedup_ttl_s)
+        self.receipts = KeyedQueue(redis, "in-status", lease_s=lease_s, dedup_ttl_s=dedup_ttl_s)
+        self._renderers: dict[str, Renderer] = {}
+        self._media_sources: dict[str, MediaSource] = {}
+        self._acknowledge: dict[str, Callable[[Inbound], Awaitable[None]]] = {}
+
+    def register(self, channel: str, renderer: Renderer, media: MediaSource,
+                 acknowledge: Callable[[Inbound], Awaitable[None]] | None = None) -> None:
+        """A channel's renderer, media source and (Telegram) callback answerer."""
+        self._renderers[channel] = renderer
+        self._media_sources[channel] = media
+        if acknowledge is not None:
+            self._acknowledge[channel] = acknowledge
+
+    # -- accepting (the webhook's part: fast, no database) --------------------------------
+
+    async def accept(self, inbound: Inbound) -> bool:
+        """Queues a message once; False for a repeated delivery."""
+        queued = await self.messages.push(
+            sender_id(inbound.channel, inbound.chat_id),
+            {"inbound": inbound.to_json(), "received_at": time.time(), "attempts": 0},
+            dedup_id=f"{inbound.channel}:{inbound.dedup_id}",
+        )
+        if queued:
+            RECEIVED.labels(inbound.channel, inbound.kind).inc()
+        else:
+            DUPLICATES.labels(inbound.channel).inc()
+        return queued
+
+    async def accept_receipt(self, receipt: StatusUpdate) -> bool:
+        return await self.receipts.push(
+            sender_id(receipt.channel, receipt.chat_id), {"receipt": receipt.to_json()},
+            dedup_id=f"{receipt.channel}:{receipt.channel_message_id}:{receipt.status}",
+        )
+
+    # -- working ----------------------------------------------------------------------------
+
+    async def run(self, workers: int) -> None:
+        """Runs `workers` workers until cancelled."""
+        await asyncio.gather(*(self._worker() for _ in range(workers)))
+
+    async def _worker(self) -> None:
+        while True:
+            try:
+                if not await self.work_once():
+                    await self._redis.blpop([self.messages.wake_key, self.receipts.wake_key],
+                                            timeout=0.5)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("inbound worker round failed")
+                await asyncio.sleep(1.0)
+
+    async def work_once(self) -> bool:
+        """Handles one ready item; False when nothing was ready."""
+        got = await self.messages.claim()
+        if isinstance(got, Claim):
+            await self._handle_message(got)
+            return True
+        got = await self.receipts.claim()
+        if isinstance(got, Claim):
+            await self._handle_receipt(got)
+            return True
+        return False
+
+    async def _handle_receipt(self, claim: Claim) -> None:
+        receipt = claim.item["receipt"]
+        error = "; ".join(f"{e.get('code')} {e.get('title', '')}".strip()
+                          for e in receipt.get("errors") or [])
+        await asyncio.to_thread(self._write, records.apply_receipt, receipt["channel"],
+                                receipt["channel_message_id"], receipt["status"], error or None)
+        await self._ack(self.receipts, claim)
+
+    async def _handle_message(self, claim: Claim) -> None:
+        item = dict(claim.item)
+        inbound = Inbound.from_json(item["inbound"])
+        channel, chat_id = inbound.channel, inbound.chat_id
+        if not item.get("recorded"):
+            if inbound.callback_query_id and channel in self._acknowledge:
+                await self._quietly(self._acknowledge[channel](inbound))
+            if channel == "whatsapp":
+                await open_window(self._redis, channel, chat_id)
+            item["conversation_id"], item["message_id"] = await asyncio.to_thread(
+                self._record_inbound, inbound)
+            item["recorded"] = True
+        try:
+            replies = await self._answer(inbound, item)
+        except _Later as later:
+            try:
+                await self.messages.retry(claim, later.delay_s, item)
+            except LeaseLost:
+                log.warning("lease lost while postponing a message")
+            return
+        await self.deliver(channel, chat_id, replies)
+        await asyncio.to_thread(self._write, records.set_status, item["message_id"], "processed")
+        HANDLE_TIME.labels(channel).observe(max(0.0, time.time() - item["received_at"]))
+        await self._ack(self.messages, claim)
+
+    async def _answer(self, inbound: Inbound, item: dict[str, Any]) -> list[Reply]:
+        """What to say to one message (raises `_Later` to try again later)."""
+        if inbound.kind == "unsupported":
+            if inbound.unsupported in SILENT:
+                return []
+            return [Reply(text=UNSUPPORTED.get(inbound.unsupported or "", UNSUPPORTED_OTHER))]
+        if inbound.kind == "contact":
+            return [Reply(text=CONTACT_CARD)]
+        metadata: dict[str, Any] = {"channel": inbound.channel, "attachments": []}
+        if inbound.edited:
+            metadata["edited"] = True
+        text = inbound.text.strip()
+        if inbound.kind == "start":
+            text = DEEP_LINKS.get((inbound.start_param or "").lower(), "/greet")
+        elif inbound.kind == "button":
+            text = await self._payload(inbound.payload or inbound.text)
+        elif inbound.kind == "location" and inbound.attachment is not None:
+            metadata["attachments"].append(self._location(inbound))
+            text = text or "/inform"
+        elif inbound.kind in ("image", "document"):
+            stored = await self._store_media(inbound, item)
+            if isinstance(stored, Reply):
+                return [stored]
+            metadata["attachments"].append(stored)
+            text = text or "/inform"
+        if not text:
+            return []
+        sender = sender_id(inbound.channel, inbound.chat_id)
+        try:
+            bot = await self._conversation.respond(sender, text, metadata)
+        except RasaUnavailable as exc:
+            return await self._rasa_down(inbound, item, exc)
+        except RasaError as exc:
+            log.error("rasa refused a message: %s", exc)
+            return [Reply(text=APOLOGY)]
+        return from_bot_messages(
+            {"text": m.text, "buttons": list(m.buttons), "image": m.image, "custom": m.custom}
+            for m in bot)
+
+    async def _rasa_down(self, inbound: Inbound, item: dict[str, Any],
+                         exc: Exception) -> list[Reply]:
+        age = time.time() - item["received_at"]
+        if age > GIVE_UP_AFTER_S:
+            log.error("rasa unavailable for a day: message given up")
+            return [Reply(text=APOLOGY)]
+        if not item.get("apologized"):
+            await self.deliver(inbound.channel, inbound.chat_id, [Reply(text=APOLOGY)])
+            item["apologized"] = True
+        item["attempts"] = item.get("attempts", 0) + 1
+        delay = min(self._rasa_retry_max_s, 2.0 ** item["attempts"])
+        log.warning("rasa unavailable (%s): message kept, retry in %.0f s", exc, delay)
+        raise _Later(delay)
+
+    async def _payload(self, payload: str) -> str:
+        if payload.startswith("k:"):  # a long payload the renderer stored under a short key
+            stored = await self._redis.get(f"pintu:cbkey:{payload}")
+            return str(stored) if stored else "/help"
+        return payload
+
+    @staticmethod
+    def _location(inbound: Inbound) -> dict[str, Any]:
+        attachment = inbound.attachment
+        assert attachment is not None and attachment.latitude is not None
+        lat, lon = float(attachment.latitude), float(attachment.longitude or 0.0)
+        place: dict[str, Any] = {"type": "location", "latitude": lat, "longitude": lon}
+        if geo.inside_city(lat, lon):
+            kelurahan, kecamatan, _ = geo.nearest_kelurahan(lat, lon)
+            place.update(kecamatan=kecamatan, kelurahan=kelurahan)
+        return place
+
+    async def _store_media(self, inbound: Inbound, item: dict[str, Any]) -> dict[str, Any] | Reply:
+        attachment = inbound.attachment
+        assert attachment is not None
+        if item.get("media_ref"):
+            ref = item["media_ref"]
+        else:
+            try:
+                content, mime = await self._media_sources[inbound.channel].fetch(inbound)
+                ref = await asyncio.to_thread(self._media.put, content, mime)
+            except MediaRefused:
+                mb = self._media.max_bytes // (1024 * 1024)
+                return Reply(text=MEDIA_REFUSED.format(mb=mb))
+            except ChannelError as exc:
+                item["media_attempts"] = item.get("media_attempts", 0) + 1
+                if exc.retryable and item["media_attempts"] < 5:
+                    raise _Later(2.0 ** item["media_attempts"]) from exc
+                log.warning("media download failed for good: %s", type(exc).__name__)
+                return Reply(text=MEDIA_FAILED)
+            item["media_ref"] = ref
+        return {"type": attachment.kind, "ref": ref, "name": attachment.filename,
+                "mime_type": attachment.mime_type}
+
+    async def deliver(self, channel: str, chat_id: str, replies: list[Reply]) -> None:
+        """Renders replies for the channel, records them and queues them for sending."""
+        if not replies:
+            return
+        calls: list[Rendered] = []
+        keys: dict[str, str] = {}
+        for reply in replies:
+            rendered, reply_keys = self._renderers[channel](reply, chat_id)
+            calls.extend(rendered)
+            keys.update(reply_keys)
+        for key, payload in keys.items():
+            await self._redis.set(f"pintu:cbkey:{key}", payload, ex=CALLBACK_KEY_TTL_S)
+        ids = await asyncio.to_thread(self._record_outbound, channel, chat_id, calls)
+        await self._outbox.enqueue(channel, chat_id, calls, ids)
+
+    # -- database (run in threads) --------------------------------------------------------
+
+    def _record_inbound(self, inbound: Inbound) -> tuple[int, int]:
+        content: dict[str, Any] = {"text": inbound.text} if inbound.text else {}
+        if inbound.payload:
+            content["payload"] = inbound.payload
+        if inbound.attachment is not None:
+            # Location and media metadata only; a shared contact's phone number is not kept.
+            content["attachment"] = {k: v for k, v in asdict(
+                replace(inbound.attachment, phone=None)).items() if v is not None}
+        if inbound.unsupported:
+            content["unsupported"] = inbound.unsupported
+        if inbound.edited:
+            content["edited"] = True
+        channel_message_id = inbound.channel_message_id
+        if inbound.edited and channel_message_id:  # the edit is a message of its own
+            channel_message_id = f"{channel_message_id}:{inbound.dedup_id}"
+        with self._sessions.begin() as session:
+            return records.record_inbound(
+                session, channel=inbound.channel, chat_id=inbound.chat_id, kind=inbound.kind,
+                content=content, channel_message_id=channel_message_id,
+                language=inbound.language)
+
+    def _record_outbound(self, channel: str, chat_id: str, calls: list[Rendered]) -> list[int]:
+        with self._sessions.begin() as session:
+            return [records.record_outbound(
+                session, channel=channel, chat_id=chat_id, kind=call.method,
+                content={"text": text_of(call)}) for call in calls]
+
+    def _write(self, fn: Callable[..., Any], *args: Any) -> None:
+        with self._sessions.begin() as session:
+            fn(session, *args)
+
+    async def _ack(self, queue: KeyedQueue, claim: Claim) -> None:
+        try:
+            await queue.ack(claim)
+        except LeaseLost:
+            log.warning("%s: an item outlived its lease and may be handled twice", queue.name)
+
+    @staticmethod
+    async def _quietly(call: Awaitable[None]) -> None:
+        try:
+            await call
+        except Exception as exc:  # answering a button press is a courtesy, never a blocker
+            log.warning("could not acknowledge a button press: %s", type(exc).__name__)
+
+
+class _Later(Exception):
+    def __init__(self, delay_s: float) -> None:
+        super().__init__(delay_s)
+        self.delay_s = delay_s

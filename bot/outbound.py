@@ -1,0 +1,241 @@
+"""Sending to the channels: a Redis-backed queue per channel, rate limits, retries, dead letters.
+
+Every API call a reply needs is one job, queued under its chat in a `KeyedQueue` so a chat's
+messages leave in order. Replies go before broadcasts. A shared `RateLimiter` keeps each channel
+account under its limit (Telegram about 30 per second overall, WhatsApp 80 per second per phone
+number by default) and the queue's pacing keeps each Telegram chat at one message per second.
+5xx and network errors are retried with exponential backoff and jitter; a channel's "slow down"
+(`retry_after`, WhatsApp throttling codes) pauses the whole account for the time asked; after the
+last try the job becomes a dead letter with its reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import yaml
+from prometheus_client import Counter, Histogram
+from redis.asyncio import Redis
+from sqlalchemy.orm import sessionmaker
+
+from integrations.channel_errors import (
+    ChannelError,
+    OutsideWindow,
+    RateLimited,
+    RecipientUnavailable,
+    Rejected,
+)
+from integrations.replies import Rendered
+
+from . import records
+from .queues import Claim, KeyedQueue, LeaseLost, RateLimiter
+
+log = logging.getLogger(__name__)
+
+Priority = Literal["reply", "bulk"]
+WINDOW_S = 24 * 3600
+
+SENT = Counter("pintu_outbound_sent_total", "Messages the channels accepted", ["channel"])
+FAILED = Counter("pintu_outbound_failures_total", "Failed send attempts", ["channel", "kind"])
+DEAD = Counter("pintu_outbound_dead_letters_total", "Messages given up on", ["channel"])
+QUEUE_TIME = Histogram("pintu_outbound_queue_seconds", "From queued to accepted by the channel",
+                       ["channel"], buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 15, 60, 300))
+
+
+class ChannelClient(Protocol):
+    async def send(self, rendered: Rendered) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class ChannelLimits:
+    rate_per_s: float
+    chat_interval_ms: int
+
+
+TEMPLATES_FILE = Path(__file__).resolve().parent.parent / "data" / "whatsapp" / "templates.yml"
+
+
+def approved_whatsapp_templates(path: Path = TEMPLATES_FILE) -> frozenset[str]:
+    """The names of the WhatsApp templates Meta approved (data/whatsapp/templates.yml)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return frozenset(str(t["name"]) for t in data.get("templates") or [])
+
+
+def window_key(channel: str, chat_id: str) -> str:
+    return f"pintu:window:{channel}:{chat_id}"
+
+
+async def open_window(redis: Redis, channel: str, chat_id: str) -> None:
+    """The resident just wrote: WhatsApp allows free-form replies for 24 hours."""
+    await redis.set(window_key(channel, chat_id), str(int(time.time())), ex=WINDOW_S)
+
+
+class Outbox:
+    """Queues jobs for sending and runs the senders of every configured channel."""
+
+    def __init__(self, redis: Redis, sessions: sessionmaker, *,
+                 limits: dict[str, ChannelLimits], max_attempts: int = 6,
+                 backoff_base_s: float = 1.0, backoff_max_s: float = 300.0,
+                 approved_templates: frozenset[str] | None = None) -> None:
+        self._redis = redis
+        self._sessions = sessions
+        self._clients: dict[str, ChannelClient] = {}
+        self._limits = limits
+        self._max_attempts = max_attempts
+        self._backoff_base_s = backoff_base_s
+        self._backoff_max_s = backoff_max_s
+        self._approved = approved_templates if approved_templates is not None else \
+            approved_whatsapp_templates()
+        self._queues: dict[tuple[str, str], KeyedQueue] = {}
+        self._limiters: dict[str, RateLimiter] = {}
+        self.on_sent: Callable[[str, str, dict[str, Any]], Awaitable[None]] | None = None
+
+    def register(self, channel: str, client: ChannelClient, account: str = "") -> None:
+        """Enables sending on a channel; `account` separates limits (a WhatsApp phone number)."""
+        limits = self._limits[channel]
+        self._clients[channel] = client
+        self._limiters[channel] = RateLimiter(self._redis, f"{channel}:{account}",
+                                              limits.rate_per_s)
+        for priority in ("reply", "bulk"):
+            self._queues[(channel, priority)] = KeyedQueue(
+                self._redis, f"out:{channel}:{priority}", pace_ms=limits.chat_interval_ms,
+                pace_prefix=f"out:{channel}")
+
+    @property
+    def channels(self) -> list[str]:
+        return list(self._clients)
+
+    def queue(self, channel: str, priority: Priority = "reply") -> KeyedQueue:
+        return self._queues[(channel, priority)]
+
+    async def enqueue(self, channel: str, chat_id: str, calls: Sequence[Rendered],
+                      message_ids: Sequence[int | None], priority: Priority = "reply") -> None:
+        """Queues the calls of one turn for a chat, in order."""
+        queue = self.queue(channel, priority)
+        for call, message_id in zip(calls, message_ids, strict=True):
+            await queue.push(chat_id, {
+                "method": call.method, "body": call.body, "message_id": message_id,
+                "attempts": 0, "queued_at": time.time(),
+            })
+
+    # -- sending ---------------------------------------------------------------------------
+
+    async def run(self, channel: str, concurrency: int) -> None:
+        """Runs `concurrency` senders for a channel until cancelled."""
+        await asyncio.gather(*(self._sender(channel) for _ in range(concurrency)))
+
+    async def _sender(self, channel: str) -> None:
+        reply, bulk = self.queue(channel, "reply"), self.queue(channel, "bulk")
+        while True:
+            try:
+                waits: list[float] = []
+                for queue in (reply, bulk):
+                    got = await queue.claim()
+                    if isinstance(got, Claim):
+                        await self._deliver(channel, queue, got)
+                        break
+                    if got is not None:
+                        waits.append(got)
+                else:
+                    await self._redis.blpop([reply.wake_key, bulk.wake_key],
+                                            timeout=max(0.01, min([*waits, 1.0])))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s sender round failed", channel)
+                await asyncio.sleep(1.0)
+
+    def backoff(self, attempts: int) -> float:
+        """Exponential backoff with full jitter, capped."""
+        ceiling = min(self._backoff_max_s, self._backoff_base_s * 2 ** max(0, attempts - 1))
+        return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+    async def _deliver(self, channel: str, queue: KeyedQueue, claim: Claim) -> None:
+        job = dict(claim.item)
+        chat_id = claim.key
+        client = self._clients[channel]
+        limiter = self._limiters[channel]
+        try:
+            if channel == "whatsapp":
+                await self._check_whatsapp(chat_id, job)
+            wait = await limiter.delay()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            channel_id = await client.send(Rendered(job["method"], job["body"]))
+        except RateLimited as exc:
+            FAILED.labels(channel, "rate_limited").inc()
+            delay = exc.retry_after if exc.retry_after else self.backoff(job["attempts"] + 1)
+            await limiter.pause(delay)
+            job["throttled"] = job.get("throttled", 0) + 1
+            log.warning("%s asked to slow down (code %s): pausing %.1f s", channel, exc.code,
+                        delay)
+            if job["throttled"] > 3 * self._max_attempts:
+                await self._dead(channel, queue, claim, job, f"rate limited: {exc}")
+                return
+            await self._retry(queue, claim, delay, job)
+            return
+        except ChannelError as exc:
+            FAILED.labels(channel, type(exc).__name__).inc()
+            job["attempts"] += 1
+            if exc.retryable and job["attempts"] < self._max_attempts:
+                delay = self.backoff(job["attempts"])
+                log.warning("%s send failed (%s), try %d in %.1f s", channel,
+                            type(exc).__name__, job["attempts"], delay)
+                await self._retry(queue, claim, delay, job)
+                return
+            if isinstance(exc, RecipientUnavailable):
+                await asyncio.to_thread(self._write, records.mark_stopped, channel, chat_id)
+            await self._dead(channel, queue, claim, job, f"{type(exc).__name__}: {exc}")
+            return
+        try:
+            await queue.ack(claim)
+        except LeaseLost:
+            log.warning("%s: a send outlived its lease; the job may be sent twice", channel)
+        SENT.labels(channel).inc()
+        QUEUE_TIME.labels(channel).observe(max(0.0, time.time() - job["queued_at"]))
+        if job.get("message_id") is not None:
+            await asyncio.to_thread(self._write, records.set_status, job["message_id"], "sent",
+                                    channel_message_id=channel_id)
+        if self.on_sent is not None:
+            await self.on_sent(channel, chat_id, job)
+
+    async def _check_whatsapp(self, chat_id: str, job: dict[str, Any]) -> None:
+        """Outside the 24-hour window only approved templates may go out."""
+        if job["method"] == "template":
+            name = str((job["body"].get("template") or {}).get("name", ""))
+            if name not in self._approved:
+                raise Rejected(f"template {name!r} is not in data/whatsapp/templates.yml")
+        elif not await self._redis.exists(window_key("whatsapp", chat_id)):
+            raise OutsideWindow("outside the 24-hour customer-service window")
+
+    async def _retry(self, queue: KeyedQueue, claim: Claim, delay: float,
+                     job: dict[str, Any]) -> None:
+        try:
+            await queue.retry(claim, delay, job)
+        except LeaseLost:
+            log.warning("%s: lease lost while scheduling a retry", queue.name)
+
+    async def _dead(self, channel: str, queue: KeyedQueue, claim: Claim, job: dict[str, Any],
+                    reason: str) -> None:
+        DEAD.labels(channel).inc()
+        log.error("%s message given up after %d tries: %s", channel, job["attempts"],
+                  reason.split(":")[0])
+        await asyncio.to_thread(
+            self._write, records.dead_letter, channel=channel, chat_id=claim.key,
+            message_id=job.get("message_id"),
+            request={"method": job["method"], "body": job["body"]},
+            reason=reason, attempts=job["attempts"])
+        with contextlib.suppress(LeaseLost):
+            await queue.ack(claim)
+
+    def _write(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        with self._sessions.begin() as session:
+            fn(session, *args, **kwargs)

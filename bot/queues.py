@@ -1,0 +1,242 @@
+"""Keyed FIFO queues in Redis: in order per key, in parallel across keys, nothing lost on a crash.
+
+Inbound messages are keyed by resident, outbound ones by chat. Each key has its own list; a sorted
+set `ready` holds the keys that have work, scored by the time (epoch ms) the head may be taken. A
+worker *claims* a key by pushing its score into the future (a lease): no other worker takes that key
+until the worker acknowledges the head (or the lease runs out because the worker died, and then the
+same head is taken again). So one resident's messages are handled one at a time and in order, while
+different residents' messages run side by side in any number of processes.
+
+Pushing can carry a deduplication id, checked and recorded in the same Lua script as the push: a
+webhook delivered three times at once is queued exactly once, and the id is remembered for
+`dedup_ttl_s` (7 days by default). A per-key pacing interval (Telegram's one message per second per
+chat) delays the next head of a key after each acknowledgement.
+
+The scripts name the per-key list inside Lua, so this needs one Redis server (or fakeredis), not a
+Redis Cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+_PUSH = """
+-- KEYS: list, ready, wake, seen, pace   ARGV: item, key, now_ms, dedup_ttl_s, use_dedup
+if ARGV[5] == '1' then
+  if not redis.call('SET', KEYS[4], '1', 'NX', 'EX', ARGV[4]) then return 0 end
+end
+redis.call('RPUSH', KEYS[1], ARGV[1])
+local at = tonumber(ARGV[3])
+local pace = redis.call('GET', KEYS[5])
+if pace and tonumber(pace) > at then at = tonumber(pace) end
+redis.call('ZADD', KEYS[2], 'NX', at, ARGV[2])
+redis.call('LPUSH', KEYS[3], '1')
+redis.call('LTRIM', KEYS[3], 0, 9999)
+return 1
+"""
+
+_CLAIM = """
+-- KEYS: ready   ARGV: now_ms, lease_ms, list_prefix
+local found = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 1)
+if #found == 0 then
+  local nxt = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  if #nxt == 0 then return {0} end
+  return {0, nxt[2]}
+end
+local key = found[1]
+local item = redis.call('LINDEX', ARGV[3] .. key, 0)
+if not item then
+  redis.call('ZREM', KEYS[1], key)
+  return {2}
+end
+local token = tonumber(ARGV[1]) + tonumber(ARGV[2])
+redis.call('ZADD', KEYS[1], token, key)
+return {1, key, item, tostring(token)}
+"""
+
+_ACK = """
+-- KEYS: list, ready, wake, pace   ARGV: key, token, now_ms, pace_ms
+local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if not score or tonumber(score) ~= tonumber(ARGV[2]) then return -1 end
+redis.call('LPOP', KEYS[1])
+local pace = tonumber(ARGV[4])
+local at = tonumber(ARGV[3]) + pace
+if pace > 0 then redis.call('SET', KEYS[4], tostring(at), 'PX', ARGV[4]) end
+if redis.call('LLEN', KEYS[1]) > 0 then
+  redis.call('ZADD', KEYS[2], at, ARGV[1])
+  redis.call('LPUSH', KEYS[3], '1')
+  return 1
+end
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 0
+"""
+
+_RETRY = """
+-- KEYS: list, ready   ARGV: key, token, at_ms, new_item ('' keeps the item)
+local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if not score or tonumber(score) ~= tonumber(ARGV[2]) then return -1 end
+if ARGV[4] ~= '' then redis.call('LSET', KEYS[1], 0, ARGV[4]) end
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+return 1
+"""
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The head item of one key, held by this worker until `token`'s lease runs out."""
+
+    key: str
+    item: dict[str, Any]
+    token: str
+
+
+class LeaseLost(Exception):
+    """The lease ran out and another worker may have taken the key: this result is dropped."""
+
+
+class KeyedQueue:
+    """One named keyed FIFO queue (see the module docstring)."""
+
+    def __init__(self, redis: Redis, name: str, *, lease_s: float = 120.0,
+                 pace_ms: int = 0, pace_prefix: str | None = None,
+                 dedup_ttl_s: int = 7 * 24 * 3600) -> None:
+        self._redis = redis
+        self.name = name
+        self._prefix = f"pintu:{name}:"
+        self._lease_ms = int(lease_s * 1000)
+        self._pace_ms = pace_ms
+        self._pace_prefix = f"pintu:pace:{pace_prefix or name}:"
+        self._dedup_ttl_s = dedup_ttl_s
+        self._ready = self._prefix + "ready"
+        self.wake_key = self._prefix + "wake"
+        self._push = redis.register_script(_PUSH)
+        self._claim = redis.register_script(_CLAIM)
+        self._ack = redis.register_script(_ACK)
+        self._retry = redis.register_script(_RETRY)
+
+    def _list(self, key: str) -> str:
+        return f"{self._prefix}q:{key}"
+
+    async def push(self, key: str, item: dict[str, Any], *, dedup_id: str | None = None) -> bool:
+        """Queues `item` behind the key's earlier items; False when `dedup_id` was seen before."""
+        seen = f"pintu:seen:{self.name}:{dedup_id}" if dedup_id else self._prefix + "unused"
+        result = await self._push(
+            keys=[self._list(key), self._ready, self.wake_key, seen, self._pace_prefix + key],
+            args=[json.dumps(item, separators=(",", ":")), key, now_ms(), self._dedup_ttl_s,
+                  "1" if dedup_id else "0"],
+        )
+        return bool(result)
+
+    async def claim(self) -> Claim | float | None:
+        """The next ready head; else the seconds until one is due (float), or None when empty."""
+        while True:
+            raw = await self._claim(keys=[self._ready],
+                                    args=[now_ms(), self._lease_ms, self._prefix + "q:"])
+            state = int(raw[0])
+            if state == 1:
+                key, item, token = (_text(v) for v in raw[1:4])
+                return Claim(key=key, item=json.loads(item), token=token)
+            if state == 0:
+                if len(raw) == 1:
+                    return None
+                return max(0.0, (float(_text(raw[1])) - now_ms()) / 1000)
+            # state 2: a key without items was left in `ready`; it is gone now, look again
+
+    async def ack(self, claim: Claim) -> None:
+        """Removes the claimed head; the key's next item becomes ready (after the pacing gap)."""
+        result = await self._ack(
+            keys=[self._list(claim.key), self._ready, self.wake_key,
+                  self._pace_prefix + claim.key],
+            args=[claim.key, claim.token, now_ms(), self._pace_ms],
+        )
+        if int(result) == -1:
+            raise LeaseLost(self.name)
+
+    async def retry(self, claim: Claim, delay_s: float,
+                    item: dict[str, Any] | None = None) -> None:
+        """Keeps the head (optionally updated) and makes the key ready again after `delay_s`."""
+        result = await self._retry(
+            keys=[self._list(claim.key), self._ready],
+            args=[claim.key, claim.token, now_ms() + int(delay_s * 1000),
+                  json.dumps(item, separators=(",", ":")) if item is not None else ""],
+        )
+        if int(result) == -1:
+            raise LeaseLost(self.name)
+
+    async def wait(self, timeout_s: float) -> None:
+        """Sleeps until something is pushed or acknowledged, or `timeout_s` passes."""
+        await self._redis.blpop([self.wake_key], timeout=max(0.01, min(timeout_s, 5.0)))
+
+    async def depth(self) -> int:
+        """How many keys have work waiting (a gauge for /metrics)."""
+        return int(await self._redis.zcard(self._ready))
+
+    async def pending(self, key: str) -> int:
+        return int(await self._redis.llen(self._list(key)))
+
+
+# Lua prints numbers with 14 significant digits: microseconds since 2025 stay exact for years.
+_EPOCH_S = 1_735_689_600  # 2025-01-01T00:00:00Z
+
+
+def _micros() -> int:
+    return int((time.time() - _EPOCH_S) * 1_000_000)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class RateLimiter:
+    """A shared rate limit (generic cell rate algorithm): at most one call per `1/rate` seconds
+    across every process, with a burst of `burst` calls. `delay()` reserves a slot and says how long
+    to wait for it."""
+
+    _GCRA = """
+    -- KEYS: tat   ARGV: now_us, interval_us, burst_us
+    local now = tonumber(ARGV[1])
+    local tat = tonumber(redis.call('GET', KEYS[1]) or ARGV[1])
+    if tat < now then tat = now end
+    local wait = tat - tonumber(ARGV[3]) - now
+    if wait < 0 then wait = 0 end
+    local new = tat + tonumber(ARGV[2])
+    redis.call('SET', KEYS[1], tostring(new), 'PX', math.ceil((new - now) / 1000) + 1000)
+    return tostring(wait)
+    """
+
+    _PAUSE = """
+    -- KEYS: tat   ARGV: until_us, ttl_ms
+    local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+    if tat < tonumber(ARGV[1]) then
+      redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+    end
+    return 1
+    """
+
+    def __init__(self, redis: Redis, name: str, rate_per_s: float, burst: int = 1) -> None:
+        self._key = f"pintu:rate:{name}"
+        self._interval_us = int(1_000_000 / rate_per_s)
+        self._burst_us = self._interval_us * max(0, burst - 1)
+        self._gcra = redis.register_script(self._GCRA)
+        self._pause = redis.register_script(self._PAUSE)
+
+    async def delay(self) -> float:
+        """Reserves the next slot; returns the seconds to wait before using it."""
+        now_us = _micros()
+        wait = await self._gcra(keys=[self._key],
+                                args=[now_us, self._interval_us, self._burst_us])
+        return float(_text(wait)) / 1_000_000
+
+    async def pause(self, seconds: float) -> None:
+        """Nobody sends for `seconds` (the channel asked everyone to slow down)."""
+        until = _micros() + int(seconds * 1_000_000)
+        await self._pause(keys=[self._key], args=[until, int(seconds * 1000) + 1000])

@@ -1,0 +1,132 @@
+"""What the channels write to SQL: contacts, conversations, messages, receipts, dead letters.
+
+Plain synchronous functions over a Session; the async worker runs them in a thread.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from .db import utcnow
+from .models import Contact, Conversation, DeadLetter, Message
+
+CONVERSATION_IDLE = timedelta(hours=24)
+# A receipt never moves a message backwards (WhatsApp may deliver "sent" after "read").
+_STATUS_RANK = {"queued": 0, "sent": 1, "delivered": 2, "read": 3, "failed": 4, "dead": 4}
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes for timezone-aware columns; they were stored in UTC.
+    from datetime import timezone
+
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def touch_contact(session: Session, channel: str, external_id: str, *, inbound: bool,
+                  language: str | None = None) -> Contact:
+    """The contact for a channel id, created on first sight; `inbound` opens the service window."""
+    now = utcnow()
+    contact = session.scalar(
+        select(Contact).where(Contact.channel == channel, Contact.external_id == external_id))
+    if contact is None:
+        contact = Contact(channel=channel, external_id=external_id, first_seen_at=now,
+                          last_seen_at=now, language=(language or "id")[:8])
+        session.add(contact)
+        session.flush()
+    contact.last_seen_at = now
+    if inbound:
+        contact.last_inbound_at = now
+        if contact.status == "stopped":
+            contact.status = "active"  # writing to us again undoes "blocked"
+    return contact
+
+
+def current_conversation(session: Session, contact: Contact) -> Conversation:
+    """The contact's open conversation, or a new one after a day of silence."""
+    now = utcnow()
+    conversation = session.scalar(
+        select(Conversation).where(Conversation.contact_id == contact.id,
+                                   Conversation.status != "closed")
+        .order_by(Conversation.id.desc()).limit(1))
+    if conversation is None or now - _aware(conversation.last_message_at) > CONVERSATION_IDLE:
+        if conversation is not None:
+            conversation.status = "closed"
+        conversation = Conversation(contact_id=contact.id, started_at=now, last_message_at=now)
+        session.add(conversation)
+        session.flush()
+    conversation.last_message_at = now
+    return conversation
+
+
+def record_inbound(session: Session, *, channel: str, chat_id: str, kind: str,
+                   content: dict[str, Any], channel_message_id: str | None,
+                   language: str | None = None) -> tuple[int, int]:
+    """Stores a resident's message once; returns (conversation id, message id)."""
+    if channel_message_id is not None:
+        known = session.scalar(select(Message).where(
+            Message.channel == channel, Message.channel_message_id == channel_message_id))
+        if known is not None:  # handled before a crash, now taken again
+            return known.conversation_id, known.id
+    contact = touch_contact(session, channel, chat_id, inbound=True, language=language)
+    conversation = current_conversation(session, contact)
+    message = Message(conversation_id=conversation.id, direction="in", channel=channel,
+                      channel_message_id=channel_message_id, kind=kind, content=content,
+                      status="received")
+    session.add(message)
+    session.flush()
+    return conversation.id, message.id
+
+
+def record_outbound(session: Session, *, channel: str, chat_id: str, kind: str,
+                    content: dict[str, Any]) -> int:
+    """Stores a message Pintu is about to send (status "queued"); returns its id."""
+    contact = touch_contact(session, channel, chat_id, inbound=False)
+    conversation = current_conversation(session, contact)
+    message = Message(conversation_id=conversation.id, direction="out", channel=channel,
+                      kind=kind, content=content, status="queued")
+    session.add(message)
+    session.flush()
+    return message.id
+
+
+def set_status(session: Session, message_id: int, status: str, *,
+               channel_message_id: str | None = None, error: str | None = None) -> None:
+    values: dict[str, Any] = {"status": status, "updated_at": utcnow()}
+    if channel_message_id:
+        values["channel_message_id"] = channel_message_id
+    if error:
+        values["error"] = error[:500]
+    session.execute(update(Message).where(Message.id == message_id).values(**values))
+
+
+def apply_receipt(session: Session, channel: str, channel_message_id: str, status: str,
+                  error: str | None = None) -> bool:
+    """Moves a sent message forward on a channel receipt; False when the message is unknown."""
+    message = session.scalar(select(Message).where(
+        Message.channel == channel, Message.channel_message_id == channel_message_id))
+    if message is None:
+        return False
+    if _STATUS_RANK.get(status, 0) > _STATUS_RANK.get(message.status, 0):
+        message.status = status
+        if error:
+            message.error = error[:500]
+    return True
+
+
+def dead_letter(session: Session, *, channel: str, chat_id: str, message_id: int | None,
+                request: dict[str, Any], reason: str, attempts: int) -> None:
+    """Records an outgoing message given up on, and marks the message dead."""
+    session.add(DeadLetter(channel=channel, chat_id=chat_id, message_id=message_id,
+                           request=request, reason=reason[:500], attempts=attempts))
+    if message_id is not None:
+        set_status(session, message_id, "dead", error=reason)
+
+
+def mark_stopped(session: Session, channel: str, chat_id: str) -> None:
+    """The resident blocked the bot: no more broadcasts until they write again."""
+    contact = touch_contact(session, channel, chat_id, inbound=False)
+    contact.status = "stopped"

@@ -1,0 +1,147 @@
+"""The outbound queue on its own: windows, pacing, priorities, dead letters (real Redis and
+PostgreSQL, a recording channel client)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+
+from bot.db import make_sessionmaker
+from bot.kv import make_redis
+from bot.outbound import ChannelLimits, Outbox, open_window
+from integrations.channel_errors import Rejected, TemporaryFailure
+from integrations.replies import Rendered
+from tests.gateway.conftest import REDIS_URL
+
+pytestmark = pytest.mark.integration
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.sent: list[tuple[float, Rendered]] = []
+        self.failures: list[Exception] = []
+
+    async def send(self, rendered: Rendered) -> str:
+        if self.failures:
+            raise self.failures.pop(0)
+        self.sent.append((time.monotonic(), rendered))
+        return f"id-{len(self.sent)}"
+
+
+@pytest.fixture
+async def outbox(pg_engine: Engine) -> AsyncIterator[tuple[Outbox, Recorder, Any]]:
+    redis = make_redis(REDIS_URL)
+    await redis.flushdb()
+    box = Outbox(redis, make_sessionmaker(pg_engine),
+                 limits={"telegram": ChannelLimits(50, 300), "whatsapp": ChannelLimits(50, 0)},
+                 max_attempts=3, backoff_base_s=0.05, backoff_max_s=0.1)
+    recorder = Recorder()
+    box.register("telegram", recorder)
+    box.register("whatsapp", recorder, account="109876543210987")
+    senders = [asyncio.create_task(box.run(channel, 4)) for channel in ("telegram", "whatsapp")]
+    yield box, recorder, redis
+    for task in senders:
+        task.cancel()
+    await asyncio.gather(*senders, return_exceptions=True)
+    await redis.flushdb()
+    await redis.aclose()
+
+
+async def until(predicate: Any, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
+def _count(engine: Engine, table: str) -> int:
+    with engine.connect() as conn:
+        return int(conn.scalar(text(f"SELECT count(*) FROM {table}")) or 0)  # noqa: S608
+
+
+def call(text_: str, to: str = "6281234567890", kind: str = "text") -> Rendered:
+    if kind == "template":
+        return Rendered("template", {"to": to, "type": "template",
+                                     "template": {"name": text_ or "pintu_status_update"}})
+    return Rendered(kind, {"to": to, "type": kind, "text": {"body": text_}})
+
+
+async def test_outside_the_24_hour_window_only_templates_go_out(
+        outbox: tuple[Outbox, Recorder, Any], pg_engine: Engine) -> None:
+    box, recorder, redis = outbox
+    await box.enqueue("whatsapp", "6289999999999", [call("Status berubah")], [None])
+    await box.enqueue("whatsapp", "6289999999999", [call("", kind="template")], [None])
+    await until(lambda: len(recorder.sent) == 1)
+    assert recorder.sent[0][1].method == "template"
+    # A template Meta has not approved (not listed in data/whatsapp/templates.yml) is refused.
+    await box.enqueue("whatsapp", "6289999999999", [call("iklan", kind="template")], [None])
+    await until(lambda: _count(pg_engine, "dead_letters") == 2)
+    with pg_engine.connect() as conn:
+        reasons = list(conn.scalars(text("SELECT reason FROM dead_letters ORDER BY id")))
+    assert reasons[0].startswith("OutsideWindow") and "'iklan' is not in" in reasons[1]
+    # Once the resident writes, free-form replies go out again.
+    await open_window(redis, "whatsapp", "6289999999999")
+    await box.enqueue("whatsapp", "6289999999999", [call("Balasan")], [None])
+    await until(lambda: len(recorder.sent) == 2)
+
+
+async def test_a_telegram_chat_gets_at_most_one_message_per_interval(
+        outbox: tuple[Outbox, Recorder, Any]) -> None:
+    box, recorder, _ = outbox
+    calls = [Rendered("sendMessage", {"chat_id": 1, "text": f"bagian {n}"}) for n in range(4)]
+    await box.enqueue("telegram", "1", calls, [None] * 4)
+    await box.enqueue("telegram", "2", [Rendered("sendMessage", {"chat_id": 2, "text": "x"})],
+                      [None])
+    await until(lambda: len(recorder.sent) == 5)
+    chat_one = [t for t, r in recorder.sent if r.body["chat_id"] == 1]
+    assert [r.body["text"] for _, r in recorder.sent if r.body["chat_id"] == 1] == \
+        [f"bagian {n}" for n in range(4)]
+    gaps = [b - a for a, b in itertools.pairwise(chat_one)]
+    assert min(gaps) >= 0.29, gaps  # the configured 300 ms per chat
+    # Another chat is not held up by the first one's pacing.
+    other = next(t for t, r in recorder.sent if r.body["chat_id"] == 2)
+    assert other - chat_one[0] < 0.25
+
+
+async def test_replies_go_before_broadcasts(outbox: tuple[Outbox, Recorder, Any]) -> None:
+    box, recorder, redis = outbox
+    for n in [*range(30), 99]:
+        await open_window(redis, "whatsapp", f"62811{n:08d}")
+    # Thirty broadcasts queued first, a reply a moment later: the reply does not wait for them
+    # all, only for the few the four senders already hold.
+    for n in range(30):
+        await box.enqueue("whatsapp", f"62811{n:08d}", [call(f"siaran {n}")], [None], "bulk")
+    await box.enqueue("whatsapp", "6281100000099", [call("balasan")], [None], "reply")
+    await until(lambda: len(recorder.sent) == 31)
+    order = [r.body["text"]["body"] for _, r in recorder.sent]
+    assert order.index("balasan") <= 10, order
+
+
+async def test_permanent_refusals_are_dead_letters_at_once(
+        outbox: tuple[Outbox, Recorder, Any], pg_engine: Engine) -> None:
+    box, recorder, redis = outbox
+    await open_window(redis, "whatsapp", "6281234567890")
+    recorder.failures = [Rejected("bad parameter", code=100)]
+    await box.enqueue("whatsapp", "6281234567890", [call("a"), call("b")], [None, None])
+    await until(lambda: len(recorder.sent) == 1)
+    with pg_engine.connect() as conn:
+        rows = list(conn.execute(text("SELECT reason, attempts, request FROM dead_letters")))
+    assert len(rows) == 1 and rows[0][0].startswith("Rejected") and rows[0][1] == 1
+    assert recorder.sent[0][1].body["text"]["body"] == "b"  # the next message still goes
+
+
+async def test_temporary_failures_are_retried_with_backoff(
+        outbox: tuple[Outbox, Recorder, Any]) -> None:
+    box, recorder, redis = outbox
+    await open_window(redis, "whatsapp", "6281234567890")
+    recorder.failures = [TemporaryFailure("HTTP 503"), TemporaryFailure("HTTP 502")]
+    started = time.monotonic()
+    await box.enqueue("whatsapp", "6281234567890", [call("a")], [None])
+    await until(lambda: len(recorder.sent) == 1)
+    assert time.monotonic() - started >= 0.05  # two backoffs of at least 25 ms
