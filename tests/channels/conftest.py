@@ -87,18 +87,32 @@ class Gateway:
             return list(conn.execute(text(sql), params))
 
 
-@pytest.fixture
-def fake_telegram() -> Iterator[tuple[FakeTelegram, str]]:
+@pytest.fixture(scope="module")
+def telegram_server() -> Iterator[tuple[FakeTelegram, str]]:
+    """A fake Bot API on a socket, shared by a module's tests (reset by `fake_telegram`)."""
     fake = FakeTelegram()
     with ThreadedServer(fake.app) as server:
         yield fake, server.url
 
 
-@pytest.fixture
-def fake_graph() -> Iterator[tuple[FakeGraph, str]]:
+@pytest.fixture(scope="module")
+def graph_server() -> Iterator[tuple[FakeGraph, str]]:
+    """A fake Graph API on a socket, shared by a module's tests (reset by `fake_graph`)."""
     fake = FakeGraph(WA_TOKEN)
     with ThreadedServer(fake.app) as server:
         yield fake, server.url
+
+
+@pytest.fixture
+def fake_telegram(telegram_server: tuple[FakeTelegram, str]) -> tuple[FakeTelegram, str]:
+    telegram_server[0].reset()
+    return telegram_server
+
+
+@pytest.fixture
+def fake_graph(graph_server: tuple[FakeGraph, str]) -> tuple[FakeGraph, str]:
+    graph_server[0].reset()
+    return graph_server
 
 
 @pytest.fixture

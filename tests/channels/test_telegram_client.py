@@ -7,7 +7,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from integrations.channel_errors import (
 )
 from integrations.replies import Media, Option, Reply
 from integrations.telegram import TelegramClient, check_secret, parse_update, render
-from tests.fakes.server import ThreadedServer, free_port
+from tests.fakes.server import free_port
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram
 
 CHAT = "5123456789"
@@ -31,23 +31,16 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "telegram"
 STORED = {"var/media/lks.pdf": b"%PDF-1.4 bukti pengaduan"}
 
 
-@pytest.fixture(scope="module")
-def fake_server() -> Iterator[tuple[FakeTelegram, str]]:
-    fake = FakeTelegram()
-    with ThreadedServer(fake.app) as server:
-        yield fake, server.url
-
-
 @pytest.fixture
-def fake(fake_server: tuple[FakeTelegram, str]) -> FakeTelegram:
-    fake_server[0].reset()
-    return fake_server[0]
+def fake(telegram_server: tuple[FakeTelegram, str]) -> FakeTelegram:
+    telegram_server[0].reset()
+    return telegram_server[0]
 
 
 @pytest.fixture
 async def client(fake: FakeTelegram,
-                 fake_server: tuple[FakeTelegram, str]) -> AsyncIterator[TelegramClient]:
-    client = TelegramClient(DEFAULT_TOKEN, f"{fake_server[1]}/bot", read_timeout=5,
+                 telegram_server: tuple[FakeTelegram, str]) -> AsyncIterator[TelegramClient]:
+    client = TelegramClient(DEFAULT_TOKEN, f"{telegram_server[1]}/bot", read_timeout=5,
                             open_media=STORED.__getitem__)
     await client.initialize()
     yield client
@@ -60,8 +53,8 @@ async def test_initialize_checks_the_token_with_get_me(client: TelegramClient,
 
 
 async def test_refused_token_is_rejected_without_showing_it(
-        fake: FakeTelegram, fake_server: tuple[FakeTelegram, str]) -> None:
-    client = TelegramClient("999:WrongSecretToken", f"{fake_server[1]}/bot")
+        fake: FakeTelegram, telegram_server: tuple[FakeTelegram, str]) -> None:
+    client = TelegramClient("999:WrongSecretToken", f"{telegram_server[1]}/bot")
     with pytest.raises(Rejected) as caught:
         await client.initialize()
     await client.shutdown()
@@ -105,12 +98,13 @@ async def test_stored_document_is_uploaded(client: TelegramClient, fake: FakeTel
     assert received.params["caption"] == "Bukti pengaduan Anda"
 
 
-async def test_missing_stored_file_is_rejected(fake_server: tuple[FakeTelegram, str]) -> None:
+async def test_missing_stored_file_is_rejected(telegram_server: tuple[FakeTelegram, str]) -> None:
     def missing(ref: str) -> bytes:
         raise FileNotFoundError(ref)
 
     (call,) = render(Reply(media=Media("image", ref="var/media/hilang.jpg")), CHAT)
-    async with TelegramClient(DEFAULT_TOKEN, f"{fake_server[1]}/bot", open_media=missing) as client:
+    async with TelegramClient(
+            DEFAULT_TOKEN, f"{telegram_server[1]}/bot", open_media=missing) as client:
         with pytest.raises(Rejected, match="stored media not found"):
             await client.send(call)
 
@@ -152,9 +146,10 @@ async def test_error_messages_and_logs_hold_no_personal_data(
         assert "081234567890" not in shown
 
 
-async def test_slow_answer_is_a_temporary_failure(fake: FakeTelegram,
-                                                  fake_server: tuple[FakeTelegram, str]) -> None:
-    async with TelegramClient(DEFAULT_TOKEN, f"{fake_server[1]}/bot", read_timeout=0.2) as client:
+async def test_slow_answer_is_a_temporary_failure(
+        fake: FakeTelegram, telegram_server: tuple[FakeTelegram, str]) -> None:
+    async with TelegramClient(
+            DEFAULT_TOKEN, f"{telegram_server[1]}/bot", read_timeout=0.2) as client:
         fake.delay(1)
         with pytest.raises(TemporaryFailure, match="timed out"):
             await client.send(render(Reply(text="halo"), CHAT)[0])

@@ -11,28 +11,20 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.fakes.server import ThreadedServer
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram
 
 CHAT = 5123456789
 
 
-@pytest.fixture(scope="module")
-def fake_server() -> Iterator[tuple[FakeTelegram, str]]:
-    fake = FakeTelegram()
-    with ThreadedServer(fake.app) as server:
-        yield fake, server.url
+@pytest.fixture
+def fake(telegram_server: tuple[FakeTelegram, str]) -> FakeTelegram:
+    telegram_server[0].reset()
+    return telegram_server[0]
 
 
 @pytest.fixture
-def fake(fake_server: tuple[FakeTelegram, str]) -> FakeTelegram:
-    fake_server[0].reset()
-    return fake_server[0]
-
-
-@pytest.fixture
-def http(fake_server: tuple[FakeTelegram, str]) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=fake_server[1], timeout=10) as client:
+def http(telegram_server: tuple[FakeTelegram, str]) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=telegram_server[1], timeout=10) as client:
         yield client
 
 

@@ -10,7 +10,7 @@ import base64
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -27,9 +27,10 @@ from integrations.channel_errors import (
 from integrations.replies import Media, Option, Reply
 from integrations.whatsapp import WhatsAppClient, render
 from tests.fakes.graph_api import FakeGraph, graph_error
-from tests.fakes.server import ThreadedServer
 
-TOKEN = "EAAG-secret-token-never-logged"
+from .conftest import WA_TOKEN
+
+TOKEN = WA_TOKEN  # the token the shared fake Graph API server expects
 PHONE_ID = "109876543210987"
 TO = "6281234567890"
 TEXT = "ktp saya sudah jadi belum"
@@ -296,23 +297,16 @@ async def test_download_refuses_files_over_the_limit() -> None:
 # -- against the fake Graph API on a socket --------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def graph() -> Iterator[tuple[FakeGraph, str]]:
-    fake = FakeGraph(TOKEN)
-    with ThreadedServer(fake.app) as server:
-        yield fake, server.url
+@pytest.fixture
+def fake(graph_server: tuple[FakeGraph, str]) -> FakeGraph:
+    graph_server[0].reset()
+    return graph_server[0]
 
 
 @pytest.fixture
-def fake(graph: tuple[FakeGraph, str]) -> FakeGraph:
-    graph[0].reset()
-    return graph[0]
-
-
-@pytest.fixture
-async def live(graph: tuple[FakeGraph, str]) -> Any:
+async def live(graph_server: tuple[FakeGraph, str]) -> Any:
     async with httpx.AsyncClient(timeout=5) as http:
-        yield WhatsAppClient(TOKEN, PHONE_ID, base_url=graph[1], http=http,
+        yield WhatsAppClient(TOKEN, PHONE_ID, base_url=graph_server[1], http=http,
                              open_media=stored_file)
 
 
@@ -336,18 +330,19 @@ async def test_fake_failures_are_mapped(fake: FakeGraph, live: WhatsAppClient, s
     assert (await live.send(text_message())).startswith("wamid.")  # only one failure scripted
 
 
-async def test_fake_rejects_a_wrong_token(graph: tuple[FakeGraph, str]) -> None:
+async def test_fake_rejects_a_wrong_token(graph_server: tuple[FakeGraph, str]) -> None:
     async with httpx.AsyncClient(timeout=5) as http:
-        client = WhatsAppClient("wrong-token", PHONE_ID, base_url=graph[1], http=http)
+        client = WhatsAppClient("wrong-token", PHONE_ID, base_url=graph_server[1], http=http)
         with pytest.raises(Rejected) as caught:
             await client.send(text_message())
     assert caught.value.code == 190
 
 
-async def test_fake_timeout_is_temporary(fake: FakeGraph, graph: tuple[FakeGraph, str]) -> None:
+async def test_fake_timeout_is_temporary(
+        fake: FakeGraph, graph_server: tuple[FakeGraph, str]) -> None:
     fake.delay(0.5)
     async with httpx.AsyncClient(timeout=0.1) as http:
-        client = WhatsAppClient(TOKEN, PHONE_ID, base_url=graph[1], http=http)
+        client = WhatsAppClient(TOKEN, PHONE_ID, base_url=graph_server[1], http=http)
         with pytest.raises(TemporaryFailure):
             await client.send(text_message())
     fake.delay(0)

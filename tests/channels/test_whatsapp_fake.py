@@ -25,30 +25,25 @@ from tests.fakes.graph_api import (
     text_message,
     webhook_payload,
 )
-from tests.fakes.server import ThreadedServer, free_port
+from tests.fakes.server import free_port
 
-TOKEN = "fake-graph-token"
+from .conftest import WA_TOKEN
+
+TOKEN = WA_TOKEN
 TO = "6281234567890"
 MESSAGES = "/v21.0/109876543210987/messages"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[tuple[FakeGraph, str]]:
-    fake = FakeGraph(TOKEN)
-    with ThreadedServer(fake.app) as running:
-        yield fake, running.url
+@pytest.fixture
+def fake(graph_server: tuple[FakeGraph, str]) -> FakeGraph:
+    graph_server[0].reset()
+    return graph_server[0]
 
 
 @pytest.fixture
-def fake(server: tuple[FakeGraph, str]) -> FakeGraph:
-    server[0].reset()
-    return server[0]
-
-
-@pytest.fixture
-def http(server: tuple[FakeGraph, str]) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server[1], timeout=5) as client:
+def http(graph_server: tuple[FakeGraph, str]) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=graph_server[1], timeout=5) as client:
         yield client
 
 

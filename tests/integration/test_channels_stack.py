@@ -5,28 +5,18 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
 
 import httpx
 import pytest
 
 from bot.stack import Stack
+from tests.channels.conftest import wait_for
 from tests.fakes.graph_api import FakeGraph, sign, text_message, webhook_payload
 from tests.fakes.telegram_api import FakeTelegram
 
 from .conftest import PORTS, TG_SECRET, WA_APP_SECRET
 
 pytestmark = pytest.mark.integration
-
-
-def _wait(predicate: Any, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError("timed out")
 
 
 def test_telegram_greeting_gets_the_menu_as_an_inline_keyboard(
@@ -39,7 +29,8 @@ def test_telegram_greeting_gets_the_menu_as_an_inline_keyboard(
     response = httpx.post(f"http://127.0.0.1:{PORTS.gateway}/webhooks/telegram", json=update,
                           headers={"X-Telegram-Bot-Api-Secret-Token": TG_SECRET})
     assert response.status_code == 200
-    calls = _wait(lambda: [c for c in telegram.calls("sendMessage") if c.chat_id == "7000001"])
+    calls = wait_for(lambda: [c for c in telegram.calls("sendMessage") if c.chat_id == "7000001"],
+                     timeout=30)
     keyboard = calls[-1].params.get("reply_markup", {}).get("inline_keyboard", [])
     assert len(keyboard) >= 3  # the service menu, one button a row, numbered
     assert keyboard[0][0]["text"].startswith("1. ")
@@ -55,7 +46,7 @@ def test_whatsapp_ktp_status_question_asks_for_the_nik(
         headers={"content-type": "application/json",
                  "X-Hub-Signature-256": sign(body.encode(), WA_APP_SECRET)})
     assert response.status_code == 200
-    sent = _wait(lambda: [b for b in graph.sent() if b.get("to") == wa_id])
+    sent = wait_for(lambda: [b for b in graph.sent() if b.get("to") == wa_id], timeout=30)
     words = json.dumps(sent, ensure_ascii=False).lower()
     assert "nik" in words
 
