@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, PlainTextResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 from sqlalchemy import text
 
 from ..app import Services
@@ -73,6 +73,15 @@ async def readyz(s: Annotated[Services, Depends(services)]) -> JSONResponse:
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
+QUEUED = Gauge("pintu_queue_keys_waiting", "Residents or chats with work waiting, per queue",
+               ["queue"])
+
+
 @router.get("/metrics")
-async def metrics() -> PlainTextResponse:
+async def metrics(s: Annotated[Services, Depends(services)]) -> PlainTextResponse:
+    queues = [s.inbox.messages, s.inbox.receipts]
+    queues += [s.outbox.queue(channel, priority) for channel in s.outbox.channels
+               for priority in ("reply", "bulk")]
+    for queue in queues:
+        QUEUED.labels(queue.name).set(await queue.depth())
     return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)

@@ -209,3 +209,14 @@ def test_polling_mode_takes_updates_without_a_webhook(make_gateway: Any) -> None
 
     _time.sleep(0.3)
     assert len(gw.telegram.calls("sendMessage")) == 1
+
+
+def test_metrics_count_messages_and_show_the_queues(make_gateway: Any) -> None:
+    gw: Gateway = make_gateway()
+    gw.telegram_update(fixture("telegram", "text"))
+    gw.telegram_update(fixture("telegram", "text"))
+    wait_for(lambda: gw.telegram.calls("sendMessage"), what="a reply")
+    text = gw.http.get("/metrics").text
+    assert 'pintu_inbound_total{channel="telegram",kind="text"}' in text
+    assert 'pintu_inbound_duplicates_total{channel="telegram"}' in text
+    assert 'pintu_queue_keys_waiting{queue="out:telegram:reply"}' in text
