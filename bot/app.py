@@ -48,6 +48,14 @@ class Services:
     inbox: Inbox
     channels: Channels
 
+    async def aclose(self) -> None:
+        await self.channels.aclose()
+        await self.agency.aclose()
+        await self.rasa.aclose()
+        await self.http.aclose()
+        await self.store.aclose()
+        self.engine.dispose()
+
 
 def build_services(
     settings: Settings,
@@ -115,6 +123,12 @@ def background_tasks(services: Services) -> list[asyncio.Task[None]]:
     return tasks
 
 
+async def stop_tasks(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 async def register_telegram_webhook(services: Services) -> None:
     """With PUBLIC_BASE_URL set, tells Telegram where the webhook is (and its secret)."""
     settings = services.settings
@@ -157,19 +171,14 @@ def create_app(
         app.state.services = services
         await services.channels.start()
         await register_telegram_webhook(services)
-        tasks = background_tasks(services)
+        # With a shared Redis the workers run in their own process (`python -m bot.worker`), so
+        # that webhooks are answered by an event loop that does nothing else.
+        tasks = background_tasks(services) if settings.run_workers else []
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await services.channels.aclose()
-            await services.agency.aclose()
-            await services.rasa.aclose()
-            await services.http.aclose()
-            await services.store.aclose()
-            services.engine.dispose()
+            await stop_tasks(tasks)
+            await services.aclose()
 
     app = FastAPI(title="Pintu gateway", version="0.1.0", lifespan=lifespan)
     from .api import chat, health, internal, webhooks

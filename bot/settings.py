@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     whatsapp_api_version: str = "v21.0"
 
     # Channels: processing and sending (see docs/channels.md).
+    # False in the web process when `python -m bot.worker` runs the workers (bot/stack.py does
+    # that whenever REDIS_URL is set); without Redis they must share the web process.
+    run_workers: bool = True
     inbound_workers: int = Field(default=16, ge=1, le=256)
     inbound_lease_s: float = Field(default=120.0, gt=0)
     dedup_ttl_s: int = Field(default=7 * 24 * 3600, ge=7 * 24 * 3600)

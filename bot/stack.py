@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 class Service:
     name: str
     argv: list[str]
-    health_url: str
+    health_url: str | None  # None: healthy when it is still running a moment after start
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
 
@@ -79,6 +79,13 @@ class Stack:
                 f"http://{host}:{p.gateway}/readyz",
             ),
         ]
+        if self._shared_redis():
+            # Webhooks are acknowledged by the web process alone; a worker process answers.
+            self.services.append(Service(
+                "worker", [str(venv / "python"), "-m", "bot.worker"], None))
+
+    def _shared_redis(self) -> bool:
+        return bool({**os.environ, **self.env}.get("REDIS_URL"))
 
     def _environment(self) -> dict[str, str]:
         p = self.ports
@@ -93,6 +100,8 @@ class Stack:
             "GATEWAY_URL": f"http://127.0.0.1:{p.gateway}",
         }
         env.update(self.env)
+        if self._shared_redis():
+            env["RUN_WORKERS"] = "false"
         return env
 
     def start(self, timeout_s: float = 240.0) -> None:
@@ -116,12 +125,16 @@ class Stack:
                     )
                 if service.name != "rasa":  # Rasa loads slowly; wait for it with the gateway
                     self._wait(service, deadline)
-            self._wait(self.services[-1], deadline)
         except BaseException:
             self.stop()
             raise
 
     def _wait(self, service: Service, deadline: float) -> None:
+        if service.health_url is None:
+            time.sleep(1.0)
+            if service.process is not None and service.process.poll() is not None:
+                raise RuntimeError(f"{service.name} exited early; see {service.log_path}")
+            return
         while time.monotonic() < deadline:
             if service.process is not None and service.process.poll() is not None:
                 raise RuntimeError(f"{service.name} exited early; see {service.log_path}")
