@@ -191,26 +191,45 @@ class Inbox:
         item = dict(claim.item)
         inbound = Inbound.from_json(item["inbound"])
         channel, chat_id = inbound.channel, inbound.chat_id
+        first_steps: list[asyncio.Task[Any]] = []
         if not item.get("recorded"):
-            if inbound.callback_query_id and channel in self._acknowledge:
-                await self._quietly(self._acknowledge[channel](inbound))
+            # Storing the message, opening WhatsApp's window and stopping Telegram's button
+            # spinner run beside the answer, not before it: they are off the resident's wait.
             if channel == "whatsapp":
                 await open_window(self._redis, channel, chat_id)
-            item["conversation_id"], item["message_id"] = await asyncio.to_thread(
-                self._record_inbound, inbound)
-            item["recorded"] = True
+            first_steps.append(asyncio.create_task(
+                asyncio.to_thread(self._record_inbound, inbound)))
+            if inbound.callback_query_id and channel in self._acknowledge:
+                first_steps.append(asyncio.create_task(
+                    self._quietly(self._acknowledge[channel](inbound))))
         try:
             replies = await self._answer(inbound, item)
         except _Later as later:
+            await self._finish_first_steps(item, first_steps)
+            if later.apologize:
+                await self.deliver(channel, chat_id, [Reply(text=APOLOGY)])
             try:
                 await self.messages.retry(claim, later.delay_s, item)
             except LeaseLost:
                 log.warning("lease lost while postponing a message")
             return
+        except BaseException:
+            await self._finish_first_steps(item, first_steps)
+            raise
+        await self._finish_first_steps(item, first_steps)
         await self.deliver(channel, chat_id, replies)
         await asyncio.to_thread(self._write, records.set_status, item["message_id"], "processed")
         HANDLE_TIME.labels(channel).observe(max(0.0, time.time() - item["received_at"]))
         await self._ack(self.messages, claim)
+
+    @staticmethod
+    async def _finish_first_steps(item: dict[str, Any],
+                                  steps: list[asyncio.Task[Any]]) -> None:
+        if not steps:
+            return
+        results = await asyncio.gather(*steps)
+        item["conversation_id"], item["message_id"] = results[0]
+        item["recorded"] = True
 
     async def _answer(self, inbound: Inbound, item: dict[str, Any]) -> list[Reply]:
         """What to say to one message (raises `_Later` to try again later)."""
@@ -257,13 +276,12 @@ class Inbox:
         if age > GIVE_UP_AFTER_S:
             log.error("rasa unavailable for a day: message given up")
             return [Reply(text=APOLOGY)]
-        if not item.get("apologized"):
-            await self.deliver(inbound.channel, inbound.chat_id, [Reply(text=APOLOGY)])
-            item["apologized"] = True
+        apologize = not item.get("apologized")
+        item["apologized"] = True
         item["attempts"] = item.get("attempts", 0) + 1
         delay = min(self._rasa_retry_max_s, 2.0 ** item["attempts"])
         log.warning("rasa unavailable (%s): message kept, retry in %.0f s", exc, delay)
-        raise _Later(delay)
+        raise _Later(delay, apologize=apologize)
 
     async def _payload(self, payload: str) -> str:
         if payload.startswith("k:"):  # a long payload the renderer stored under a short key
@@ -367,6 +385,9 @@ class Inbox:
 
 
 class _Later(Exception):
-    def __init__(self, delay_s: float) -> None:
+    """Try this message again after `delay_s`; `apologize` sends the resident the apology first."""
+
+    def __init__(self, delay_s: float, *, apologize: bool = False) -> None:
         super().__init__(delay_s)
         self.delay_s = delay_s
+        self.apologize = apologize

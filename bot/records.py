@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .db import utcnow
@@ -35,8 +36,12 @@ def touch_contact(session: Session, channel: str, external_id: str, *, inbound: 
     if contact is None:
         contact = Contact(channel=channel, external_id=external_id, first_seen_at=now,
                           last_seen_at=now, language=(language or "id")[:8])
-        session.add(contact)
-        session.flush()
+        try:
+            with session.begin_nested():  # another thread or process may create it meanwhile
+                session.add(contact)
+        except IntegrityError:
+            contact = session.scalars(select(Contact).where(
+                Contact.channel == channel, Contact.external_id == external_id)).one()
     contact.last_seen_at = now
     if inbound:
         contact.last_inbound_at = now
