@@ -26,6 +26,7 @@ help:
 	@echo "make train    train the Rasa model into models/"
 	@echo "make nlu-eval NLU report (per-intent F1, confusion matrix, 5-fold CV) under reports/"
 	@echo "make chat     chat with a running stack from the terminal"
+	@echo "make bench    benchmarks (a few minutes); results in bench/results/, see docs/benchmarks.md"
 
 $(STAMPS)/venv-rasa: requirements/rasa.txt
 	@mkdir -p $(STAMPS)
@@ -56,6 +57,10 @@ setup: $(STAMPS)/venv-rasa $(STAMPS)/venv schema model
 
 run: setup
 	@$(PY) -m bot.stack run
+
+# Starts its own stack on ports 28000/25005/25055/28100 (PostgreSQL pintu_bench, Redis db 14).
+bench: setup
+	@$(PY) -m bench.channels
 
 chat: $(STAMPS)/venv
 	@$(PY) -m bot.cli
