@@ -104,9 +104,9 @@ async def test_a_telegram_chat_gets_at_most_one_message_per_interval(
         [f"bagian {n}" for n in range(4)]
     gaps = [b - a for a, b in itertools.pairwise(chat_one)]
     assert min(gaps) >= 0.29, gaps  # the configured 300 ms per chat
-    # Another chat is not held up by the first one's pacing.
+    # Another chat is not held up by the first one's pacing: it goes before chat 1's second part.
     other = next(t for t, r in recorder.sent if r.body["chat_id"] == 2)
-    assert other - chat_one[0] < 0.25
+    assert other < chat_one[1]
 
 
 async def test_replies_go_before_broadcasts(outbox: tuple[Outbox, Recorder, Any]) -> None:
