@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, replace
 from typing import Any, Protocol
@@ -195,10 +196,11 @@ class Inbox:
         if not item.get("recorded"):
             # Storing the message, opening WhatsApp's window and stopping Telegram's button
             # spinner run beside the answer, not before it: they are off the resident's wait.
-            if channel == "whatsapp":
-                await open_window(self._redis, channel, chat_id)
             first_steps.append(asyncio.create_task(
                 asyncio.to_thread(self._record_inbound, inbound)))
+            if channel == "whatsapp":
+                first_steps.append(asyncio.create_task(
+                    open_window(self._redis, channel, chat_id)))
             if inbound.callback_query_id and channel in self._acknowledge:
                 first_steps.append(asyncio.create_task(
                     self._quietly(self._acknowledge[channel](inbound))))
@@ -217,8 +219,7 @@ class Inbox:
             await self._finish_first_steps(item, first_steps)
             raise
         await self._finish_first_steps(item, first_steps)
-        await self.deliver(channel, chat_id, replies)
-        await asyncio.to_thread(self._write, records.set_status, item["message_id"], "processed")
+        await self.deliver(channel, chat_id, replies, answering=item)
         HANDLE_TIME.labels(channel).observe(max(0.0, time.time() - item["received_at"]))
         await self._ack(self.messages, claim)
 
@@ -322,10 +323,11 @@ class Inbox:
         return {"type": attachment.kind, "ref": ref, "name": attachment.filename,
                 "mime_type": attachment.mime_type}
 
-    async def deliver(self, channel: str, chat_id: str, replies: list[Reply]) -> None:
-        """Renders replies for the channel, records them and queues them for sending."""
-        if not replies:
-            return
+    async def deliver(self, channel: str, chat_id: str, replies: list[Reply], *,
+                      answering: dict[str, Any] | None = None) -> None:
+        """Renders replies for the channel, queues them for sending, then records them (the
+        rows are off the resident's wait). `answering` is the queue item of the resident's
+        message being answered: the rows join its conversation and it is marked processed."""
         calls: list[Rendered] = []
         keys: dict[str, str] = {}
         for reply in replies:
@@ -334,8 +336,11 @@ class Inbox:
             keys.update(reply_keys)
         for key, payload in keys.items():
             await self._redis.set(f"pintu:cbkey:{key}", payload, ex=CALLBACK_KEY_TTL_S)
-        ids = await asyncio.to_thread(self._record_outbound, channel, chat_id, calls)
-        await self._outbox.enqueue(channel, chat_id, calls, ids)
+        refs = [uuid.uuid4().hex for _ in calls]
+        if calls:
+            await self._outbox.enqueue(channel, chat_id, calls, refs)
+        await asyncio.to_thread(self._record_outbound, channel, chat_id, calls, refs, answering)
+        await self._outbox.apply_early_outcomes(refs)
 
     # -- database (run in threads) --------------------------------------------------------
 
@@ -360,11 +365,19 @@ class Inbox:
                 content=content, channel_message_id=channel_message_id,
                 language=inbound.language)
 
-    def _record_outbound(self, channel: str, chat_id: str, calls: list[Rendered]) -> list[int]:
+    def _record_outbound(self, channel: str, chat_id: str, calls: list[Rendered],
+                         refs: list[str], answering: dict[str, Any] | None) -> None:
+        rows = [(call.method, {"text": text_of(call)}, ref)
+                for call, ref in zip(calls, refs, strict=True)]
         with self._sessions.begin() as session:
-            return [records.record_outbound(
-                session, channel=channel, chat_id=chat_id, kind=call.method,
-                content={"text": text_of(call)}) for call in calls]
+            if answering is not None and answering.get("conversation_id") is not None:
+                records.record_replies(session, conversation_id=answering["conversation_id"],
+                                       channel=channel, replies=rows,
+                                       processed_id=answering.get("message_id"))
+                return
+            for kind, content, ref in rows:
+                records.record_outbound(session, channel=channel, chat_id=chat_id, kind=kind,
+                                        content=content, ref=ref)
 
     def _write(self, fn: Callable[..., Any], *args: Any) -> None:
         with self._sessions.begin() as session:

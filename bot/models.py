@@ -118,6 +118,9 @@ class Message(Base):
     channel: Mapped[str] = mapped_column(String(16))
     # The channel's id: Telegram "<chat>:<message_id>" or update id, WhatsApp "wamid...".
     channel_message_id: Mapped[str | None] = mapped_column(String(160))
+    # Outgoing messages: the id the gateway gave the queued job, so that the sender can record
+    # the outcome whether or not this row was written before the send.
+    ref: Mapped[str | None] = mapped_column(String(32))
     kind: Mapped[str] = mapped_column(String(16))  # text, button, location, image, document, ...
     content: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # in: received -> processed; out: queued -> sent -> delivered -> read, or failed / dead
@@ -128,6 +131,7 @@ class Message(Base):
 
     __table_args__ = (
         UniqueConstraint("channel", "channel_message_id", name="uq_messages_channel_id"),
+        UniqueConstraint("ref", name="uq_messages_ref"),
     )
 
 

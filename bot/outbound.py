@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import random
 import time
@@ -69,6 +70,14 @@ def approved_whatsapp_templates(path: Path = TEMPLATES_FILE) -> frozenset[str]:
     return frozenset(str(t["name"]) for t in data.get("templates") or [])
 
 
+OUTCOME_TTL_S = 24 * 3600
+
+
+def outcome_key(ref: str) -> str:
+    """Where the sender leaves a job's outcome when the job's row is not written yet."""
+    return f"pintu:outcome:{ref}"
+
+
 def window_key(channel: str, chat_id: str) -> str:
     return f"pintu:window:{channel}:{chat_id}"
 
@@ -117,14 +126,55 @@ class Outbox:
         return self._queues[(channel, priority)]
 
     async def enqueue(self, channel: str, chat_id: str, calls: Sequence[Rendered],
-                      message_ids: Sequence[int | None], priority: Priority = "reply") -> None:
-        """Queues the calls of one turn for a chat, in order."""
-        queue = self.queue(channel, priority)
-        for call, message_id in zip(calls, message_ids, strict=True):
-            await queue.push(chat_id, {
-                "method": call.method, "body": call.body, "message_id": message_id,
-                "attempts": 0, "queued_at": time.time(),
-            })
+                      refs: Sequence[str | None], priority: Priority = "reply") -> None:
+        """Queues the calls of one turn for a chat, in order, in one round trip to Redis.
+
+        `refs` name the message rows the caller writes (after queueing, so that the row is off
+        the resident's wait): the sender records each outcome under its ref, and the caller
+        then picks up outcomes that arrived before the row with `apply_early_outcomes`."""
+        queued_at = time.time()
+        await self.queue(channel, priority).push_many(chat_id, [
+            {"method": call.method, "body": call.body, "ref": ref, "attempts": 0,
+             "queued_at": queued_at}
+            for call, ref in zip(calls, refs, strict=True)])
+
+    async def apply_early_outcomes(self, refs: Sequence[str]) -> None:
+        """Applies outcomes the sender recorded before the rows of `refs` were written.
+
+        Call after the rows are committed. The sender writes the outcome key before its second
+        attempt at the row, and this reads the key after the row is committed, so one of the two
+        always sees the other."""
+        if not refs:
+            return
+        found = await self._redis.mget([outcome_key(ref) for ref in refs])
+        early = {ref: json.loads(raw) for ref, raw in zip(refs, found, strict=True) if raw}
+        if not early:
+            return
+        await asyncio.to_thread(self._write, records.apply_outcomes, early)
+        await self._redis.delete(*(outcome_key(ref) for ref in early))
+
+    async def _outcome(self, job: dict[str, Any], status: str, *,
+                       channel_message_id: str | None = None, error: str | None = None) -> None:
+        """Records a job's outcome on its message row, or in Redis for the row's writer."""
+        ref = job.get("ref")
+        if ref is None:
+            if job.get("message_id") is not None:  # a job queued before refs existed
+                await asyncio.to_thread(self._write, records.set_status, job["message_id"],
+                                        status, channel_message_id=channel_message_id,
+                                        error=error)
+            return
+
+        def write() -> bool:
+            with self._sessions.begin() as session:
+                return records.set_status_by_ref(session, ref, status,
+                                                 channel_message_id=channel_message_id,
+                                                 error=error)
+
+        if await asyncio.to_thread(write):
+            return
+        outcome = {"status": status, "channel_message_id": channel_message_id, "error": error}
+        await self._redis.set(outcome_key(ref), json.dumps(outcome), ex=OUTCOME_TTL_S)
+        await asyncio.to_thread(write)  # the row may have been committed meanwhile
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -201,9 +251,7 @@ class Outbox:
             log.warning("%s: a send outlived its lease; the job may be sent twice", channel)
         SENT.labels(channel).inc()
         QUEUE_TIME.labels(channel).observe(max(0.0, time.time() - job["queued_at"]))
-        if job.get("message_id") is not None:
-            await asyncio.to_thread(self._write, records.set_status, job["message_id"], "sent",
-                                    channel_message_id=channel_id)
+        await self._outcome(job, "sent", channel_message_id=channel_id)
         if self.on_sent is not None:
             await self.on_sent(channel, chat_id, job)
 
@@ -228,14 +276,16 @@ class Outbox:
         DEAD.labels(channel).inc()
         log.error("%s message given up after %d tries: %s", channel, job["attempts"],
                   reason.split(":")[0])
-        await asyncio.to_thread(
+        found = await asyncio.to_thread(
             self._write, records.dead_letter, channel=channel, chat_id=claim.key,
-            message_id=job.get("message_id"),
+            message_id=job.get("message_id"), ref=job.get("ref"),
             request={"method": job["method"], "body": job["body"]},
             reason=reason, attempts=job["attempts"])
+        if not found:  # the row is not written yet: its writer marks it dead
+            await self._outcome(job, "dead", error=reason)
         with contextlib.suppress(LeaseLost):
             await queue.ack(claim)
 
-    def _write(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    def _write(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         with self._sessions.begin() as session:
-            fn(session, *args, **kwargs)
+            return fn(session, *args, **kwargs)

@@ -136,6 +136,18 @@ class KeyedQueue:
         )
         return bool(result)
 
+    async def push_many(self, key: str, items: list[dict[str, Any]]) -> None:
+        """Queues `items` behind the key's earlier items, in order, in one round trip."""
+        if not items:
+            return
+        keys = [self._list(key), self._ready, self.wake_key, self._prefix + "unused",
+                self._pace_prefix + key]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for item in items:
+                await self._push(keys=keys, args=[json.dumps(item, separators=(",", ":")), key,
+                                                  now_ms(), self._dedup_ttl_s, "0"], client=pipe)
+            await pipe.execute()
+
     async def claim(self) -> Claim | float | None:
         """The next ready head; else the seconds until one is due (float), or None when empty."""
         while True:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -87,25 +87,75 @@ def record_inbound(session: Session, *, channel: str, chat_id: str, kind: str,
 
 
 def record_outbound(session: Session, *, channel: str, chat_id: str, kind: str,
-                    content: dict[str, Any]) -> int:
-    """Stores a message Pintu is about to send (status "queued"); returns its id."""
+                    content: dict[str, Any], ref: str | None = None) -> int:
+    """Stores a message Pintu queued for sending (status "queued"); returns its id.
+
+    `ref` is the queued job's id: the sender may already have recorded the outcome under it
+    (see `set_status_by_ref`), so a repeated call with the same ref returns the existing row."""
+    if ref is not None:
+        known = session.scalar(select(Message.id).where(Message.ref == ref))
+        if known is not None:
+            return known
     contact = touch_contact(session, channel, chat_id, inbound=False)
     conversation = current_conversation(session, contact)
     message = Message(conversation_id=conversation.id, direction="out", channel=channel,
-                      kind=kind, content=content, status="queued")
+                      kind=kind, content=content, status="queued", ref=ref)
     session.add(message)
     session.flush()
     return message.id
 
 
-def set_status(session: Session, message_id: int, status: str, *,
-               channel_message_id: str | None = None, error: str | None = None) -> None:
+def record_replies(session: Session, *, conversation_id: int, channel: str,
+                   replies: list[tuple[str, dict[str, Any], str]],
+                   processed_id: int | None = None) -> None:
+    """The replies to a resident's message, in the conversation that message was stored in:
+    (kind, content, ref) each, status "queued"; and the message itself marked processed. Plain
+    inserts, no lookups: this runs for every answer."""
+    now = utcnow()
+    if replies:
+        session.execute(insert(Message), [
+            {"conversation_id": conversation_id, "direction": "out", "channel": channel,
+             "kind": kind, "content": content, "status": "queued", "ref": ref,
+             "created_at": now, "updated_at": now}
+            for kind, content, ref in replies])
+        session.execute(update(Conversation).where(Conversation.id == conversation_id)
+                        .values(last_message_at=now))
+    if processed_id is not None:
+        set_status(session, processed_id, "processed")
+
+
+def _status_values(status: str, channel_message_id: str | None,
+                   error: str | None) -> dict[str, Any]:
     values: dict[str, Any] = {"status": status, "updated_at": utcnow()}
     if channel_message_id:
         values["channel_message_id"] = channel_message_id
     if error:
         values["error"] = error[:500]
-    session.execute(update(Message).where(Message.id == message_id).values(**values))
+    return values
+
+
+def set_status(session: Session, message_id: int, status: str, *,
+               channel_message_id: str | None = None, error: str | None = None) -> None:
+    session.execute(update(Message).where(Message.id == message_id)
+                    .values(**_status_values(status, channel_message_id, error)))
+
+
+def set_status_by_ref(session: Session, ref: str, status: str, *,
+                      channel_message_id: str | None = None, error: str | None = None) -> bool:
+    """Records a queued message's outcome; False when its row is not written yet."""
+    result = session.execute(update(Message).where(Message.ref == ref)
+                             .values(**_status_values(status, channel_message_id, error)))
+    return bool(getattr(result, "rowcount", 0))
+
+
+def apply_outcomes(session: Session, outcomes: dict[str, dict[str, Any]]) -> None:
+    """Outcomes the sender recorded before the rows were written (see `Outbox._outcome`); a row
+    a receipt already moved past "queued" keeps its status."""
+    for ref, outcome in outcomes.items():
+        session.execute(update(Message).where(Message.ref == ref, Message.status == "queued")
+                        .values(**_status_values(outcome["status"],
+                                                 outcome.get("channel_message_id"),
+                                                 outcome.get("error"))))
 
 
 def apply_receipt(session: Session, channel: str, channel_message_id: str, status: str,
@@ -123,12 +173,18 @@ def apply_receipt(session: Session, channel: str, channel_message_id: str, statu
 
 
 def dead_letter(session: Session, *, channel: str, chat_id: str, message_id: int | None,
-                request: dict[str, Any], reason: str, attempts: int) -> None:
-    """Records an outgoing message given up on, and marks the message dead."""
+                request: dict[str, Any], reason: str, attempts: int,
+                ref: str | None = None) -> bool:
+    """Records an outgoing message given up on, and marks the message dead; False when the
+    message row (found by `message_id` or `ref`) is not written yet."""
+    if message_id is None and ref is not None:
+        message_id = session.scalar(select(Message.id).where(Message.ref == ref))
     session.add(DeadLetter(channel=channel, chat_id=chat_id, message_id=message_id,
                            request=request, reason=reason[:500], attempts=attempts))
     if message_id is not None:
         set_status(session, message_id, "dead", error=reason)
+        return True
+    return ref is None
 
 
 def mark_stopped(session: Session, channel: str, chat_id: str) -> None:

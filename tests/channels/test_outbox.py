@@ -145,3 +145,70 @@ async def test_temporary_failures_are_retried_with_backoff(
     await box.enqueue("whatsapp", "6281234567890", [call("a")], [None])
     await until(lambda: len(recorder.sent) == 1)
     assert time.monotonic() - started >= 0.05  # two backoffs of at least 25 ms
+
+
+def _message_status(engine: Engine, ref: str) -> tuple[str, str | None] | None:
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT status, channel_message_id FROM messages WHERE ref = :r"),
+                           {"r": ref}).first()
+    return (row[0], row[1]) if row else None
+
+
+def _write_rows(engine: Engine, chat_id: str, refs: list[str]) -> None:
+    from bot import records
+
+    with make_sessionmaker(engine).begin() as session:
+        for ref in refs:
+            records.record_outbound(session, channel="whatsapp", chat_id=chat_id, kind="text",
+                                    content={"text": "x"}, ref=ref)
+
+
+async def test_an_outcome_that_comes_before_its_row_is_applied_when_the_row_is_written(
+        outbox: tuple[Outbox, Recorder, Any], pg_engine: Engine) -> None:
+    # Replies are queued first and their rows written afterwards: the send can win the race.
+    box, recorder, redis = outbox
+    await open_window(redis, "whatsapp", "6281234567890")
+    await box.enqueue("whatsapp", "6281234567890", [call("cepat")], ["ref-early"])
+    await until(lambda: len(recorder.sent) == 1)
+    await until(lambda: _sync_exists(redis, "pintu:outcome:ref-early"))
+    assert _message_status(pg_engine, "ref-early") is None
+
+    _write_rows(pg_engine, "6281234567890", ["ref-early"])
+    await box.apply_early_outcomes(["ref-early"])
+
+    assert _message_status(pg_engine, "ref-early") == ("sent", "id-1")
+    assert not await redis.exists("pintu:outcome:ref-early")
+
+
+async def test_an_outcome_after_its_row_goes_straight_to_the_row(
+        outbox: tuple[Outbox, Recorder, Any], pg_engine: Engine) -> None:
+    box, _, redis = outbox
+    await open_window(redis, "whatsapp", "6281234567890")
+    _write_rows(pg_engine, "6281234567890", ["ref-late"])
+    await box.enqueue("whatsapp", "6281234567890", [call("biasa")], ["ref-late"])
+    await until(lambda: _message_status(pg_engine, "ref-late") == ("sent", "id-1"))
+    assert not await redis.exists("pintu:outcome:ref-late")
+
+
+async def test_a_dead_letter_before_its_row_still_marks_the_row_dead(
+        outbox: tuple[Outbox, Recorder, Any], pg_engine: Engine) -> None:
+    box, recorder, redis = outbox
+    await open_window(redis, "whatsapp", "6281234567890")
+    recorder.failures = [Rejected("bad parameter", code=100)]
+    await box.enqueue("whatsapp", "6281234567890", [call("a")], ["ref-dead"])
+    await until(lambda: _count(pg_engine, "dead_letters") == 1)
+    await until(lambda: _sync_exists(redis, "pintu:outcome:ref-dead"))
+    _write_rows(pg_engine, "6281234567890", ["ref-dead"])
+    await box.apply_early_outcomes(["ref-dead"])
+    assert _message_status(pg_engine, "ref-dead") == ("dead", None)
+
+
+def _sync_exists(redis: Any, key: str) -> bool:
+    """`until` takes a plain predicate: look the key up on a private connection."""
+    import redis as sync_redis
+
+    client = sync_redis.Redis.from_url(REDIS_URL)
+    try:
+        return bool(client.exists(key))
+    finally:
+        client.close()
