@@ -43,6 +43,23 @@ $(STAMPS)/venv: requirements/gateway.txt
 	@set -o pipefail; $(PY) -m pip install -q -r requirements/gateway.txt 2>&1 | grep -v 'is ignored: it is neither' ; \
 	  $(PY) -c "import fastapi, sqlalchemy, httpx, pytest" && touch $@
 
+# Browser tests drive Debian's chromium through Playwright, never a browser Playwright downloads.
+# CHROMIUM=/path/to/chromium uses another binary; the tests get it as PINTU_CHROMIUM.
+CHROMIUM ?= $(or $(shell command -v chromium 2>/dev/null),/usr/bin/chromium)
+
+$(STAMPS)/browser: $(STAMPS)/venv
+	@mkdir -p $(STAMPS)
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  if [ "$(CHROMIUM)" != /usr/bin/chromium ]; then \
+	    echo "CHROMIUM=$(CHROMIUM) is not an executable file"; exit 1; fi; \
+	  sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  echo "installing Debian's chromium for the browser tests: $${sudo:+sudo }apt-get update; $${sudo:+sudo }apt-get install -y chromium"; \
+	  $$sudo apt-get update -qq && $$sudo apt-get install -y -qq chromium >/dev/null || exit 1; \
+	fi
+	@$(PY) -c "from playwright.sync_api import sync_playwright; p = sync_playwright().start(); p.chromium.launch(executable_path='$(CHROMIUM)', headless=True).close(); p.stop()" \
+	  || { echo "Playwright cannot launch $(CHROMIUM) headless"; exit 1; }
+	@touch $@
+
 # The model is retrained when models/ has none or the training inputs changed since it was trained.
 model: $(STAMPS)/venv-rasa
 	@$(RPY) -m nlu.train --if-needed
@@ -68,7 +85,7 @@ chat: $(STAMPS)/venv
 MYPY_TARGETS := bot sandbox integrations actions/kb.py nlu/nik.py nlu/geo.py nlu/dates.py \
   nlu/tickets.py nlu/phone.py nlu/extraction.py nlu/normalize.py
 
-test: setup
+test: setup $(STAMPS)/browser
 	@mkdir -p var
 	@echo "== ruff and mypy"
 	@$(PY) -m ruff check . && $(PY) -m mypy $(MYPY_TARGETS)
@@ -83,7 +100,8 @@ test: setup
 	@echo "== tests in the Rasa environment (Python 3.10)"
 	@$(RPY) -m pytest -c pyproject.toml tests/shared tests/rasa
 	@echo "== tests in the gateway environment"
-	@$(PY) -m pytest -c pyproject.toml tests/shared tests/gateway tests/channels tests/integration
+	@PINTU_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -c pyproject.toml tests/shared tests/gateway \
+	  tests/channels tests/integration tests/browser
 
 nlu-eval: setup
 	@$(RPY) -m nlu.evaluate

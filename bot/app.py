@@ -182,9 +182,15 @@ def create_app(
 
     app = FastAPI(title="Pintu gateway", version="0.1.0", lifespan=lifespan)
     from .api import chat, health, internal, webhooks
+    from .staff import admin_pages
+    from .staff import web as staff_web
 
     app.include_router(health.router)
     app.include_router(chat.router)
     app.include_router(internal.router)
     app.include_router(webhooks.router)
+    app.include_router(staff_web.router)
+    app.include_router(admin_pages.router)
+    app.mount("/staff/static", staff_web.static_files(), name="staff-static")
+    staff_web.protect(app, production=settings.pintu_env != "development")
     return app

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import AuditEntry
+from ..models import AuditEntry, StaffUser
+
+NO_STAFF = 0  # the `staff_id` filter that selects entries without an account (unknown names)
 
 
 def record(session: Session, staff_id: int | None, action: str, subject: str | None = None,
@@ -15,3 +20,42 @@ def record(session: Session, staff_id: int | None, action: str, subject: str | N
     """Adds one entry. `detail` must never hold personal data itself, only ids and kinds."""
     session.add(AuditEntry(staff_id=staff_id, action=action, subject=subject,
                            reason=(reason or None) and reason[:500], detail=detail or {}, ip=ip))
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One audit entry as the admin page shows it."""
+
+    id: int
+    at: datetime
+    staff_id: int | None
+    username: str | None
+    action: str
+    subject: str | None
+    reason: str | None
+    detail: dict[str, Any]
+    ip: str | None
+
+
+def entries(session: Session, *, staff_id: int | None = None, action: str | None = None,
+            page: int = 1, per_page: int = 50) -> tuple[list[Entry], bool]:
+    """One page of entries, newest first, and whether an older page follows. `staff_id`
+    NO_STAFF selects the entries of unknown user names."""
+    query = (select(AuditEntry, StaffUser.username)
+             .outerjoin(StaffUser, StaffUser.id == AuditEntry.staff_id)
+             .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()))
+    if staff_id == NO_STAFF:
+        query = query.where(AuditEntry.staff_id.is_(None))
+    elif staff_id is not None:
+        query = query.where(AuditEntry.staff_id == staff_id)
+    if action:
+        query = query.where(AuditEntry.action == action)
+    rows = session.execute(query.offset((max(page, 1) - 1) * per_page).limit(per_page + 1)).all()
+    found = [Entry(e.id, e.at, e.staff_id, username, e.action, e.subject, e.reason,
+                   dict(e.detail or {}), e.ip) for e, username in rows[:per_page]]
+    return found, len(rows) > per_page
+
+
+def actions(session: Session) -> list[str]:
+    """Every action the log holds, for the filter."""
+    return list(session.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)))
