@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,7 +21,21 @@ from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import Column, Connection, DateTime, Engine, create_engine, event, inspect, text
+from sqlalchemy import (
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    ForeignKeyConstraint,
+    Index,
+    MetaData,
+    Table,
+    UniqueConstraint,
+    create_engine,
+    event,
+    inspect,
+    text,
+)
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -35,11 +49,21 @@ INITIAL_REVISION = "0001"
 INITIAL_TABLES = ("tickets", "ticket_events", "handoff_requests", "contacts", "conversations",
                   "messages", "dead_letters")
 # Columns that migrations after INITIAL_REVISION added to its tables, with their constraints: a
-# legacy database's missing tables are made from today's models and then lose these, so that
-# the INITIAL_REVISION stamp tells the truth and the later migrations add them again.
-LATER_COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
-    "messages": {"ref": ("uq_messages_ref",)},  # 0003
+# legacy database's missing tables are made without them (`initial_metadata`), so that the
+# INITIAL_REVISION stamp tells the truth and the later migrations add them.
+LATER_COLUMNS: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
+    "messages": {"ref": (("uq_messages_ref", "unique"),),  # 0003
+                 "staff_id": (("fk_messages_staff_id", "foreignkey"),)},  # 0004
+    "handoff_requests": {  # 0004
+        "channel": (), "contact_id": (("fk_handoff_requests_contact_id", "foreignkey"),),
+        "service": (), "assigned_to": (("fk_handoff_requests_assigned_to", "foreignkey"),),
+        "assigned_at": (), "first_response_at": (), "last_resident_at": (),
+        "delay_notice_at": (), "closed_at": (),
+        "closed_by": (("fk_handoff_requests_closed_by", "foreignkey"),),
+        "resolution": (), "rating": (), "rated_at": (),
+    },
 }
+LATER_INDEXES = {"handoff_requests": ("ix_handoff_requests_status",)}  # 0004
 VERSION_TABLE = "alembic_version"
 # Serialises concurrent upgrades of one PostgreSQL database (two workers starting at once).
 MIGRATION_LOCK_KEY = 0x50494E5455  # "PINTU"
@@ -147,16 +171,33 @@ def _forget_dropped_schema(conn: Connection) -> None:
         conn.execute(text(f"DELETE FROM {VERSION_TABLE}"))  # noqa: S608 (a constant, not input)
 
 
-def drop_later_columns(conn: Connection, tables: Sequence[str]) -> None:
-    """Takes LATER_COLUMNS out of `tables`, made from today's models, to give them the shape
-    INITIAL_REVISION made."""
-    operations = Operations(MigrationContext.configure(conn))
-    for name in tables:
-        for column, constraints in LATER_COLUMNS.get(name, {}).items():
-            with operations.batch_alter_table(name) as batch:
-                for constraint in constraints:
-                    batch.drop_constraint(constraint, type_="unique")
-                batch.drop_column(column)
+def initial_metadata() -> MetaData:
+    """INITIAL_TABLES as INITIAL_REVISION made them: today's models less LATER_COLUMNS (with
+    their constraints) and LATER_INDEXES."""
+    from . import models
+
+    metadata = MetaData()
+    for name in INITIAL_TABLES:
+        table = models.Base.metadata.tables[name]
+        later = set(LATER_COLUMNS.get(name, {}))
+        items: list[Any] = [column._copy() for column in table.columns
+                            if column.name not in later]
+        for constraint in table.constraints:
+            names = [column.name for column in getattr(constraint, "columns", ())]
+            if isinstance(constraint, ForeignKeyConstraint) and not set(names) & later:
+                items.append(ForeignKeyConstraint(
+                    names, [element.target_fullname for element in constraint.elements],
+                    name=constraint.name, ondelete=constraint.ondelete))
+            elif isinstance(constraint, UniqueConstraint) and not set(names) & later \
+                    and not getattr(constraint, "_column_flag", False):
+                items.append(UniqueConstraint(*names, name=constraint.name))
+        for index in table.indexes:
+            names = [column.name for column in index.columns]
+            if index.name not in LATER_INDEXES.get(name, ()) and not set(names) & later \
+                    and not getattr(index, "_column_flag", False):
+                items.append(Index(index.name, *names, unique=index.unique))
+        Table(name, metadata, *items)
+    return metadata
 
 
 def _adopt_legacy_schema(conn: Connection) -> None:
@@ -165,8 +206,8 @@ def _adopt_legacy_schema(conn: Connection) -> None:
     Such a database has some of 0001's tables and no version stamp: the foundation slice made only
     tickets, ticket_events and handoff_requests, the last without its later `note` column. The
     missing pieces are created first, so that the stamp tells the truth. The missing tables are
-    made from today's models less LATER_COLUMNS; a later migration that changes 0001's tables
-    must be entered there, or test_foundation_slice_database_is_adopted_with_its_data
+    made by `initial_metadata`; a later migration that changes 0001's tables must be entered in
+    LATER_COLUMNS, or test_foundation_slice_database_is_adopted_with_its_data
     (tests/gateway/test_migrations.py) fails.
     """
     from . import models
@@ -179,12 +220,11 @@ def _adopt_legacy_schema(conn: Connection) -> None:
     missing = [name for name in INITIAL_TABLES if name not in present]
     log.warning("adopting a database made before migrations (%d of %d tables missing)",
                 len(missing), len(INITIAL_TABLES))
-    metadata = models.Base.metadata
+    metadata = initial_metadata()
     metadata.create_all(conn, tables=[metadata.tables[name] for name in missing])
-    drop_later_columns(conn, missing)
     handoff_columns = {c["name"] for c in inspect(conn).get_columns("handoff_requests")}
     if "note" not in handoff_columns:
-        note = metadata.tables["handoff_requests"].c.note
+        note = models.Base.metadata.tables["handoff_requests"].c.note
         Operations(MigrationContext.configure(conn)).add_column(
             "handoff_requests", Column("note", note.type, nullable=True))
     command.stamp(alembic_config(conn), INITIAL_REVISION)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db import Base, utcnow
@@ -52,20 +52,68 @@ class TicketEvent(Base):
 
 
 class HandoffRequest(Base):
-    """A resident asked for a person, or the bot escalated.
+    """A conversation handed to a person: the resident asked, the bot escalated (an emergency,
+    repeated misunderstanding), or an officer took it over.
 
-    The bot escalates on an emergency or after repeated misunderstanding.
+    waiting (in the queue) -> active (an officer has it) -> closed (with a resolution); while
+    waiting or active the bot is silent for the sender on every channel (`bot.handoff`).
     """
 
     __tablename__ = "handoff_requests"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    sender_id: Mapped[str] = mapped_column(String(128), index=True)
+    sender_id: Mapped[str] = mapped_column(String(128), index=True)  # "<channel>:<chat id>"
     reason: Mapped[str] = mapped_column(String(40))
     urgent: Mapped[bool] = mapped_column(default=False)
     note: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[str] = mapped_column(String(16), default="waiting")  # waiting|active|closed
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    channel: Mapped[str | None] = mapped_column(String(16))
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL", name="fk_handoff_requests_contact_id"))
+    service: Mapped[str | None] = mapped_column(String(40))  # the service the resident was on
+    assigned_to: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL", name="fk_handoff_requests_assigned_to"))
+    assigned_at: Mapped[datetime | None]
+    first_response_at: Mapped[datetime | None]
+    last_resident_at: Mapped[datetime | None]
+    # The resident was told honestly that nobody could take the chat yet (time or after hours).
+    delay_notice_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL", name="fk_handoff_requests_closed_by"))
+    resolution: Mapped[str | None] = mapped_column(String(16))  # resolved|referred|no_response
+    rating: Mapped[int | None]
+    rated_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_handoff_requests_status", "status", "created_at"),)
+
+
+class HandoffNote(Base):
+    """An officer's internal note on a handoff; never shown to the resident."""
+
+    __tablename__ = "handoff_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    handoff_id: Mapped[int] = mapped_column(
+        ForeignKey("handoff_requests.id", ondelete="CASCADE"), index=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id",
+                                                            ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CannedReply(Base):
+    """A ready-made Indonesian answer officers pick in the reply box, and can edit."""
+
+    __tablename__ = "canned_replies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(80), unique=True)
+    body: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id",
+                                                              ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class Contact(Base):
@@ -121,6 +169,9 @@ class Message(Base):
     # Outgoing messages: the id the gateway gave the queued job, so that the sender can record
     # the outcome whether or not this row was written before the send.
     ref: Mapped[str | None] = mapped_column(String(32))
+    # Written by an officer (staff inbox) rather than the bot.
+    staff_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL", name="fk_messages_staff_id"))
     kind: Mapped[str] = mapped_column(String(16))  # text, button, location, image, document, ...
     content: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # in: received -> processed; out: queued -> sent -> delivered -> read, or failed / dead
@@ -165,6 +216,9 @@ class StaffUser(Base):
     locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Automatic assignment gives an available agent at most `capacity` open chats.
+    available: Mapped[bool] = mapped_column(default=False, server_default=false())
+    capacity: Mapped[int] = mapped_column(default=5, server_default="5")
 
 
 class StaffSession(Base):

@@ -135,7 +135,8 @@ def test_initial_tables_are_what_the_first_migration_creates(sqlite: Engine) -> 
 
 def test_foundation_slice_database_is_adopted_with_its_data(engine: Engine) -> None:
     # What `create_all` made in the first commit: three tables, handoff_requests without `note`.
-    METADATA.create_all(engine, tables=[METADATA.tables[name] for name in FOUNDATION_TABLES])
+    initial = db.initial_metadata()
+    initial.create_all(engine, tables=[initial.tables[name] for name in FOUNDATION_TABLES])
     with engine.begin() as conn:
         conn.execute(text("ALTER TABLE handoff_requests DROP COLUMN note"))
     _add_ticket(engine)
@@ -150,9 +151,8 @@ def test_foundation_slice_database_is_adopted_with_its_data(engine: Engine) -> N
 
 def test_complete_create_all_database_is_stamped(engine: Engine) -> None:
     # Everything `create_all` made before migrations existed: 0001's tables, no later ones.
-    METADATA.create_all(engine, tables=[METADATA.tables[name] for name in db.INITIAL_TABLES])
-    with engine.begin() as conn:
-        db.drop_later_columns(conn, db.INITIAL_TABLES)
+    initial = db.initial_metadata()
+    initial.create_all(engine, tables=[initial.tables[name] for name in db.INITIAL_TABLES])
     _add_ticket(engine)
 
     db.upgrade(engine)
