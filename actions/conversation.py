@@ -89,11 +89,28 @@ class ActionBotChallenge(PintuAction):
         return []
 
 
+# Intents that say something about the conversation, not which service it is about.
+NOT_A_SERVICE = frozenset({"greet", "goodbye", "thank", "affirm", "deny", "help", "bot_challenge",
+                           "human_handoff", "out_of_scope", "inform", "nlu_fallback"})
+
+
+def current_service(tracker: Tracker) -> str | None:
+    """The service the resident was last asking about (shown to the officer who takes over)."""
+    for event in reversed(tracker.events or []):
+        if event.get("event") != "user":
+            continue
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        if intent and intent not in NOT_A_SERVICE:
+            return str(intent)
+    return None
+
+
 async def record_handoff(tracker: Tracker, reason: str, urgent: bool = False,
                          note: str | None = None) -> bool:
     """Asks the gateway to queue the chat for an officer; False when that could not be recorded."""
     try:
-        await context.gateway().request_handoff(tracker.sender_id, reason, urgent, note)
+        await context.gateway().request_handoff(tracker.sender_id, reason, urgent, note,
+                                                service=current_service(tracker))
     except GatewayError as exc:
         log.error("handoff request not recorded: %s", exc)
         return False
@@ -107,9 +124,9 @@ class ActionHumanHandoff(PintuAction):
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         if await record_handoff(tracker, "permintaan_warga"):
-            say(dispatcher, "Baik, permintaan Anda sudah kami catat. Petugas helpdesk akan "
-                "membalas di chat ini pada jam kerja (Senin-Jumat 08.00-16.00). Untuk darurat, "
-                "hubungi 112.")
+            say(dispatcher, "Baik, Anda kami sambungkan dengan petugas. Mohon tunggu, petugas "
+                "akan membalas di chat ini (jam kerja Senin-Jumat 08.00-16.00 WIB). Ketik BATAL "
+                "bila tidak jadi. Untuk darurat, hubungi 112.")
         else:
             say(dispatcher, "Maaf, permintaan bicara dengan petugas belum bisa dicatat saat ini. "
                 "Silakan hubungi call center 112 (gratis) atau coba lagi sebentar lagi.")
@@ -139,6 +156,11 @@ class ActionDefaultFallback(PintuAction):
                   domain: dict[str, Any]) -> list[EventType]:
         misses = int(tracker.get_slot("fallback_count") or 0) + 1
         ranking = (tracker.latest_message or {}).get("intent_ranking") or []
+        if misses >= 2 and await record_handoff(tracker, "tidak_dipahami"):
+            # Two misses in a row: a person takes over rather than a third guess.
+            say(dispatcher, "Maaf, saya masih belum paham. Anda kami sambungkan dengan petugas; "
+                "mohon tunggu balasan di chat ini. Ketik BATAL bila tidak jadi.")
+            return [SlotSet("fallback_count", 0.0)]
         if misses >= 2:
             say(dispatcher, "Maaf, saya masih belum paham. Mau saya sambungkan ke petugas?",
                 [("Ya, sambungkan petugas", "/human_handoff"), ("Lihat menu", "/help")])

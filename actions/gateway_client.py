@@ -97,9 +97,10 @@ class GatewayClient:
         )
 
     async def request_handoff(self, sender_id: str, reason: str, urgent: bool = False,
-                              note: str | None = None) -> None:
+                              note: str | None = None, service: str | None = None) -> None:
         await self._request(
             "POST",
             "/internal/v1/handoffs",
-            json={"sender_id": sender_id, "reason": reason, "urgent": urgent, "note": note},
+            json={"sender_id": sender_id, "reason": reason, "urgent": urgent, "note": note,
+                  "service": service},
         )

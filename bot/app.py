@@ -15,13 +15,17 @@ from sqlalchemy.orm import sessionmaker
 
 from integrations.agency import AgencyClients
 
+from . import localchat
 from .channels import Channels, build_channels, poll_telegram
 from .conversation import ConversationService
 from .db import make_engine, make_sessionmaker
+from .events import EventHub
+from .handoff import HandoffService, HandoffSettings
 from .inbox import Inbox
 from .kv import RedisStore, make_redis
 from .media import MediaStore
 from .menus import MenuMemory
+from .office import OfficeHours
 from .outbound import ChannelLimits, Outbox
 from .rasa_client import RasaClient
 from .settings import Settings, get_settings
@@ -47,8 +51,11 @@ class Services:
     outbox: Outbox
     inbox: Inbox
     channels: Channels
+    handoffs: HandoffService
+    events: EventHub
 
     async def aclose(self) -> None:
+        await self.events.aclose()
         await self.channels.aclose()
         await self.agency.aclose()
         await self.rasa.aclose()
@@ -83,6 +90,7 @@ def build_services(
                                       settings.telegram_chat_interval_ms),
             "whatsapp": ChannelLimits(settings.whatsapp_rate_per_s,
                                       settings.whatsapp_chat_interval_ms),
+            localchat.CHANNEL: ChannelLimits(1000.0, 0),
         },
         max_attempts=settings.send_max_attempts, backoff_base_s=settings.send_backoff_base_s,
         backoff_max_s=settings.send_backoff_max_s,
@@ -91,6 +99,14 @@ def build_services(
                   lease_s=settings.inbound_lease_s, dedup_ttl_s=settings.dedup_ttl_s,
                   rasa_retry_max_s=settings.rasa_retry_max_s)
     channels = build_channels(settings, inbox, outbox, media)
+    inbox.register(localchat.CHANNEL, localchat.render, localchat.NoMedia())
+    outbox.register(localchat.CHANNEL, localchat.LocalChatClient(redis))
+    handoffs = HandoffService(redis, sessions, inbox.deliver, HandoffSettings(
+        first_response_s=settings.handoff_first_response_s,
+        notice_after_s=settings.handoff_notice_after_s,
+        auto_assign=settings.handoff_auto_assign,
+        office=OfficeHours.parse(settings.pintu_office_hours)))
+    inbox.handoffs = handoffs
     return Services(
         settings=settings,
         engine=engine,
@@ -105,13 +121,16 @@ def build_services(
         outbox=outbox,
         inbox=inbox,
         channels=channels,
+        handoffs=handoffs,
+        events=EventHub(redis),
     )
 
 
 def background_tasks(services: Services) -> list[asyncio.Task[None]]:
     """The workers a gateway process runs beside its HTTP routes."""
     settings = services.settings
-    tasks = [asyncio.create_task(run_outbox(services, settings.outbox_interval_s))]
+    tasks = [asyncio.create_task(run_outbox(services, settings.outbox_interval_s)),
+             asyncio.create_task(services.handoffs.run_timers(settings.handoff_timer_interval_s))]
     if services.outbox.channels:
         tasks.append(asyncio.create_task(services.inbox.run(settings.inbound_workers)))
         for channel in services.outbox.channels:
@@ -182,7 +201,7 @@ def create_app(
 
     app = FastAPI(title="Pintu gateway", version="0.1.0", lifespan=lifespan)
     from .api import chat, health, internal, webhooks
-    from .staff import admin_pages
+    from .staff import admin_pages, inbox_pages
     from .staff import web as staff_web
 
     app.include_router(health.router)
@@ -191,6 +210,7 @@ def create_app(
     app.include_router(webhooks.router)
     app.include_router(staff_web.router)
     app.include_router(admin_pages.router)
+    app.include_router(inbox_pages.router)
     app.mount("/staff/static", staff_web.static_files(), name="staff-static")
     staff_web.protect(app, production=settings.pintu_env != "development")
     return app

@@ -41,17 +41,20 @@ class ConversationService:
         await self._menus.remember(sender, replies)
         return replies
 
+    def turn(self, sender: str) -> Any:
+        """One message of a sender at a time (a Redis lock shared by every gateway process):
+        `async with conversation.turn(sender): ...`."""
+        return self._redis.lock(f"pintu:lock:chat:{sender}", timeout=120, blocking_timeout=120)
+
     async def handle(
         self, sender: str, text: str, metadata: dict[str, Any] | None = None
     ) -> list[BotMessage]:
-        """The local chat API's answer: one message of a sender at a time (a Redis lock shared by
-        every gateway process), an apology instead of an error when Rasa is down."""
+        """The local chat API's answer: an apology instead of an error when Rasa is down. The
+        caller holds `turn(sender)`."""
         if not text.strip():
             return [BotMessage(text=EMPTY)]
-        async with self._redis.lock(f"pintu:lock:chat:{sender}", timeout=120,
-                                    blocking_timeout=120):
-            try:
-                return await self.respond(sender, text, metadata)
-            except RasaError as exc:
-                log.error("rasa failed for a message: %s", exc)
-                return [BotMessage(text=APOLOGY)]
+        try:
+            return await self.respond(sender, text, metadata)
+        except RasaError as exc:
+            log.error("rasa failed for a message: %s", exc)
+            return [BotMessage(text=APOLOGY)]

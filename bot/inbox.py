@@ -28,6 +28,7 @@ from nlu import geo
 
 from . import records
 from .conversation import APOLOGY, ConversationService
+from .handoff import HandoffService
 from .media import MediaRefused, MediaStore
 from .outbound import Outbox, open_window
 from .queues import Claim, KeyedQueue, LeaseLost
@@ -120,6 +121,8 @@ class Inbox:
         self._renderers: dict[str, Renderer] = {}
         self._media_sources: dict[str, MediaSource] = {}
         self._acknowledge: dict[str, Callable[[Inbound], Awaitable[None]]] = {}
+        # Set by the app once both exist (the handoff service sends through `deliver`).
+        self.handoffs: HandoffService | None = None
 
     def register(self, channel: str, renderer: Renderer, media: MediaSource,
                  acknowledge: Callable[[Inbound], Awaitable[None]] | None = None) -> None:
@@ -219,6 +222,8 @@ class Inbox:
             await self._finish_first_steps(item, first_steps)
             raise
         await self._finish_first_steps(item, first_steps)
+        if item.get("handoff_id") is not None and self.handoffs is not None:
+            await self.handoffs.resident_wrote(int(item["handoff_id"]))
         await self.deliver(channel, chat_id, replies, answering=item)
         HANDLE_TIME.labels(channel).observe(max(0.0, time.time() - item["received_at"]))
         await self._ack(self.messages, claim)
@@ -260,6 +265,11 @@ class Inbox:
         if not text:
             return []
         sender = sender_id(inbound.channel, inbound.chat_id)
+        if self.handoffs is not None:
+            caught = await self.handoffs.intercept(sender, text)
+            if caught is not None:  # with an officer (the bot is silent), or a rating
+                item["handoff_id"] = caught.handoff_id
+                return caught.replies
         try:
             bot = await self._conversation.respond(sender, text, metadata)
         except RasaUnavailable as exc:
@@ -324,10 +334,12 @@ class Inbox:
                 "mime_type": attachment.mime_type}
 
     async def deliver(self, channel: str, chat_id: str, replies: list[Reply], *,
-                      answering: dict[str, Any] | None = None) -> None:
+                      answering: dict[str, Any] | None = None,
+                      staff_id: int | None = None) -> None:
         """Renders replies for the channel, queues them for sending, then records them (the
         rows are off the resident's wait). `answering` is the queue item of the resident's
-        message being answered: the rows join its conversation and it is marked processed."""
+        message being answered: the rows join its conversation and it is marked processed.
+        `staff_id` names the officer who wrote them (staff inbox)."""
         calls: list[Rendered] = []
         keys: dict[str, str] = {}
         for reply in replies:
@@ -339,7 +351,8 @@ class Inbox:
         refs = [uuid.uuid4().hex for _ in calls]
         if calls:
             await self._outbox.enqueue(channel, chat_id, calls, refs)
-        await asyncio.to_thread(self._record_outbound, channel, chat_id, calls, refs, answering)
+        await asyncio.to_thread(self._record_outbound, channel, chat_id, calls, refs, answering,
+                                staff_id)
         await self._outbox.apply_early_outcomes(refs)
 
     # -- database (run in threads) --------------------------------------------------------
@@ -366,7 +379,8 @@ class Inbox:
                 language=inbound.language)
 
     def _record_outbound(self, channel: str, chat_id: str, calls: list[Rendered],
-                         refs: list[str], answering: dict[str, Any] | None) -> None:
+                         refs: list[str], answering: dict[str, Any] | None,
+                         staff_id: int | None = None) -> None:
         rows = [(call.method, {"text": text_of(call)}, ref)
                 for call, ref in zip(calls, refs, strict=True)]
         with self._sessions.begin() as session:
@@ -377,7 +391,7 @@ class Inbox:
                 return
             for kind, content, ref in rows:
                 records.record_outbound(session, channel=channel, chat_id=chat_id, kind=kind,
-                                        content=content, ref=ref)
+                                        content=content, ref=ref, staff_id=staff_id)
 
     def _write(self, fn: Callable[..., Any], *args: Any) -> None:
         with self._sessions.begin() as session:

@@ -5,6 +5,7 @@ Plain synchronous functions over a Session; the async worker runs them in a thre
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -87,7 +88,8 @@ def record_inbound(session: Session, *, channel: str, chat_id: str, kind: str,
 
 
 def record_outbound(session: Session, *, channel: str, chat_id: str, kind: str,
-                    content: dict[str, Any], ref: str | None = None) -> int:
+                    content: dict[str, Any], ref: str | None = None,
+                    staff_id: int | None = None) -> int:
     """Stores a message Pintu queued for sending (status "queued"); returns its id.
 
     `ref` is the queued job's id: the sender may already have recorded the outcome under it
@@ -99,23 +101,24 @@ def record_outbound(session: Session, *, channel: str, chat_id: str, kind: str,
     contact = touch_contact(session, channel, chat_id, inbound=False)
     conversation = current_conversation(session, contact)
     message = Message(conversation_id=conversation.id, direction="out", channel=channel,
-                      kind=kind, content=content, status="queued", ref=ref)
+                      kind=kind, content=content, status="queued", ref=ref,
+                      staff_id=staff_id)
     session.add(message)
     session.flush()
     return message.id
 
 
 def record_replies(session: Session, *, conversation_id: int, channel: str,
-                   replies: list[tuple[str, dict[str, Any], str]],
-                   processed_id: int | None = None) -> None:
+                   replies: Sequence[tuple[str, dict[str, Any], str | None]],
+                   processed_id: int | None = None, status: str = "queued") -> None:
     """The replies to a resident's message, in the conversation that message was stored in:
-    (kind, content, ref) each, status "queued"; and the message itself marked processed. Plain
+    (kind, content, ref) each, with `status`; and the message itself marked processed. Plain
     inserts, no lookups: this runs for every answer."""
     now = utcnow()
     if replies:
         session.execute(insert(Message), [
             {"conversation_id": conversation_id, "direction": "out", "channel": channel,
-             "kind": kind, "content": content, "status": "queued", "ref": ref,
+             "kind": kind, "content": content, "status": status, "ref": ref,
              "created_at": now, "updated_at": now}
             for kind, content, ref in replies])
         session.execute(update(Conversation).where(Conversation.id == conversation_id)

@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     send_max_attempts: int = Field(default=6, ge=1)
     send_backoff_base_s: float = Field(default=1.0, gt=0)
     send_backoff_max_s: float = Field(default=300.0, gt=0)
+    # Staff inbox and handoff (see docs/staff.md).
+    handoff_first_response_s: float = Field(default=300.0, gt=0)
+    handoff_notice_after_s: float = Field(default=600.0, gt=0)
+    handoff_auto_assign: bool = False
+    handoff_timer_interval_s: float = Field(default=15.0, gt=0)
+    pintu_office_hours: str = "mon-fri 08:00-16:00"
     # The gateway's public https address; when set in webhook mode, the gateway registers
     # <public_base_url>/webhooks/telegram (with the secret token) with Telegram at start-up.
     public_base_url: str | None = None

@@ -1,16 +1,31 @@
-"""`POST /api/chat`: the local test channel."""
+"""The local test channel: `POST /api/chat` (the bot's answers to one message) and
+`GET /api/chat/messages` (what arrived later: an officer's replies, the rating question).
+
+Messages are stored like every channel's (contacts, conversations, messages), so that the staff
+inbox shows local conversations too, and a handoff works here as on Telegram and WhatsApp: while
+an officer has the conversation the bot is silent and `POST /api/chat` answers with no messages.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import SQLAlchemyError
 
+from integrations.replies import Reply
+
+from .. import records
 from ..app import Services
+from ..localchat import CHANNEL, read_mailbox
 from ..menus import numbered_texts
+from ..rasa_client import BotMessage
 from .deps import services
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 
 
@@ -44,13 +59,47 @@ class ChatOut(BaseModel):
     messages: list[MessageOut]
 
 
+def _bot_messages(replies: list[Reply]) -> list[BotMessage]:
+    return [BotMessage(text=r.text, buttons=tuple({"title": o.title, "payload": o.payload}
+                                                  for o in r.options)) for r in replies]
+
+
+def _record(s: Services, chat_id: str, text: str, attachments: list[dict[str, Any]],
+            answers: list[str]) -> None:
+    content: dict[str, Any] = {"text": text} if text else {}
+    if attachments:
+        content["attachment"] = {k: v for k, v in attachments[0].items() if v is not None}
+    with s.sessions.begin() as session:
+        conversation_id, message_id = records.record_inbound(
+            session, channel=CHANNEL, chat_id=chat_id, kind="text" if text else "attachment",
+            content=content, channel_message_id=None)
+        records.record_replies(session, conversation_id=conversation_id, channel=CHANNEL,
+                               replies=[("message", {"text": t}, None) for t in answers],
+                               processed_id=message_id, status="sent")
+
+
 @router.post("/api/chat")
 async def chat(body: ChatIn, s: Annotated[Services, Depends(services)]) -> ChatOut:
-    metadata = {"channel": "api", "attachments": [a.model_dump() for a in body.attachments]}
+    sender = f"{CHANNEL}:{body.sender}"
+    attachments = [a.model_dump() for a in body.attachments]
+    metadata = {"channel": CHANNEL, "attachments": attachments}
     # An attachment without words is an answer to the question asked (a photo, a location).
     text = body.text.strip() or ("/inform" if body.attachments else "")
-    replies = await s.conversation.handle(f"api:{body.sender}", text, metadata)
-    texts = numbered_texts(replies)
+    async with s.conversation.turn(sender):
+        caught = await s.handoffs.intercept(sender, text) if text else None
+        if caught is not None:
+            replies = _bot_messages(caught.replies)
+        else:
+            replies = await s.conversation.handle(sender, text, metadata)
+        texts = numbered_texts(replies)
+        if text or attachments:
+            try:
+                await asyncio.to_thread(_record, s, body.sender, body.text.strip(),
+                                        attachments, texts)
+            except SQLAlchemyError as exc:  # the answer still goes out; the record is lost
+                log.error("local chat message not stored: %s", type(exc).__name__)
+        if caught is not None and caught.handoff_id is not None:
+            await s.handoffs.resident_wrote(caught.handoff_id)
     return ChatOut(
         messages=[
             MessageOut(
@@ -62,3 +111,21 @@ async def chat(body: ChatIn, s: Annotated[Services, Depends(services)]) -> ChatO
             for t, m in zip(texts, replies, strict=True)
         ]
     )
+
+
+class MailboxOut(BaseModel):
+    messages: list[MessageOut]
+
+
+@router.get("/api/chat/messages")
+async def mailbox(s: Annotated[Services, Depends(services)],
+                  sender: Annotated[str, Query(min_length=1, max_length=128)],
+                  wait: Annotated[float, Query(ge=0, le=25)] = 0) -> MailboxOut:
+    """Messages sent to a local resident outside `POST /api/chat`'s answers (an officer's
+    replies, the rating question); waits up to `wait` seconds for the first one."""
+    found = await read_mailbox(s.store.redis, sender.strip(), wait)
+    return MailboxOut(messages=[
+        MessageOut(text=m.get("text", ""), buttons=[ButtonOut(**b) for b in m.get("buttons", [])],
+                   custom={"media": m["media"]} if m.get("media") else {})
+        for m in found])
+

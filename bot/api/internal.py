@@ -13,7 +13,6 @@ from fastapi import APIRouter, Depends, Header, HTTPException
 from pydantic import BaseModel, Field
 
 from ..app import Services
-from ..models import HandoffRequest
 from .deps import services
 
 log = logging.getLogger(__name__)
@@ -73,16 +72,14 @@ class HandoffIn(BaseModel):
     reason: str = Field(min_length=1, max_length=40)
     urgent: bool = False
     note: str | None = Field(default=None, max_length=500)  # e.g. where an emergency happens
+    service: str | None = Field(default=None, max_length=40)  # what the resident was asking
 
 
 @router.post("/handoffs")
 async def request_handoff(body: HandoffIn,
                           s: Annotated[Services, Depends(services)]) -> dict[str, Any]:
-    with s.sessions() as session, session.begin():
-        request = HandoffRequest(sender_id=body.sender_id, reason=body.reason, urgent=body.urgent,
-                                 note=body.note)
-        session.add(request)
-        session.flush()
-        request_id = request.id
-    log.info("handoff requested (reason=%s, urgent=%s)", body.reason, body.urgent)
-    return {"id": request_id, "status": "open"}
+    """Queues the resident's conversation for an officer; from now on the bot is silent for
+    them until the officer closes it (or they cancel while waiting)."""
+    handoff_id, status = await s.handoffs.open(body.sender_id, body.reason, urgent=body.urgent,
+                                               note=body.note, service=body.service)
+    return {"id": handoff_id, "status": status}

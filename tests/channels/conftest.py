@@ -55,6 +55,13 @@ class Gateway:
     telegram: FakeTelegram
     graph: FakeGraph
     http: httpx.Client
+    server: ThreadedServer | None = None
+
+    def call(self, coroutine: Any) -> Any:
+        """Runs a service coroutine (`gw.call(gw.services.handoffs.take(...))`) on the
+        gateway's event loop and returns its result (or raises its exception)."""
+        assert self.server is not None
+        return self.server.call(coroutine)
 
     def telegram_update(self, update: dict[str, Any], secret: str = TG_SECRET) -> httpx.Response:
         return self.http.post("/webhooks/telegram", json=update,
@@ -78,6 +85,16 @@ class Gateway:
             if call.method in ("sendMessage", "sendPhoto", "sendDocument") and \
                     (chat_id is None or call.chat_id == chat_id):
                 texts.append(str(call.params.get("text") or call.params.get("caption") or ""))
+        return texts
+
+    def whatsapp_texts(self) -> list[str]:
+        """The words of every message the fake Graph API accepted, in order."""
+        texts = []
+        for body in self.graph.sent():
+            if body.get("type") == "text":
+                texts.append(str(body["text"]["body"]))
+            elif body.get("type") == "interactive":
+                texts.append(str(body["interactive"]["body"]["text"]))
         return texts
 
     def rows(self, sql: str, **params: Any) -> list[Any]:
@@ -156,7 +173,7 @@ def make_gateway(
         server = ThreadedServer(create_app(services=services), lifespan=True).start()
         http = httpx.Client(base_url=server.url, timeout=10)
         started.append((server, http))
-        return Gateway(server.url, services, rasa, telegram, graph, http)
+        return Gateway(server.url, services, rasa, telegram, graph, http, server)
 
     yield start
     for server, http in started:

@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from bot.app import build_services, create_app
+from bot.db import upgrade
 from bot.rasa_client import RasaClient
 from bot.settings import Settings
 
@@ -31,6 +32,7 @@ def rasa() -> FakeRasa:
 def client(rasa: FakeRasa, tmp_path) -> Iterator[TestClient]:
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'gw.db'}", redis_url=None)
     services = build_services(settings, rasa=RasaClient("http://rasa.test", client=rasa.client()))
+    upgrade(services.engine)
     with TestClient(create_app(services=services)) as test_client:
         yield test_client
 
@@ -74,6 +76,7 @@ def test_rasa_down_gets_a_short_apology(tmp_path) -> None:
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'gw.db'}")
     down = FakeRasa(status_code=503)
     services = build_services(settings, rasa=RasaClient("http://rasa.test", client=down.client()))
+    upgrade(services.engine)
     with TestClient(create_app(services=services)) as client:
         response = client.post("/api/chat", json={"sender": "w5", "text": "halo"})
     assert response.status_code == 200

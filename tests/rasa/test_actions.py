@@ -204,7 +204,8 @@ async def test_unknown_ticket_is_said_plainly(gateway: FakeServer,
     assert "LKS-000000 tidak kami temukan" in texts(dispatcher)
 
 
-async def test_low_confidence_asks_back_then_offers_an_officer(domain: dict[str, Any]) -> None:
+async def test_low_confidence_asks_back_then_offers_an_officer(gateway: FakeServer,
+                                                               domain: dict[str, Any]) -> None:
     tracker = make_tracker("itu lho yang kemarin", "ktp", confidence=0.3)
     tracker.latest_message["intent_ranking"] = [
         {"name": "ktp", "confidence": 0.3}, {"name": "kk", "confidence": 0.25},
@@ -214,9 +215,23 @@ async def test_low_confidence_asks_back_then_offers_an_officer(domain: dict[str,
     assert buttons(dispatcher)[:3] == ["KTP-el", "Kartu Keluarga", "Lapor masalah"]
     assert SlotSet("fallback_count", 1.0) in events
     tracker.slots["fallback_count"] = 1.0
+    gateway.on("POST", "/internal/v1/handoffs", status=500, body={})
     dispatcher = CollectingDispatcher()
     await ActionDefaultFallback().run(dispatcher, tracker, domain)
-    assert "Ya, sambungkan petugas" in buttons(dispatcher)
+    assert "Ya, sambungkan petugas" in buttons(dispatcher)  # not recorded: offer it instead
+
+
+async def test_a_second_miss_hands_the_chat_to_an_officer(gateway: FakeServer,
+                                                          domain: dict[str, Any]) -> None:
+    gateway.on("POST", "/internal/v1/handoffs", body={"id": 3, "status": "waiting"})
+    tracker = make_tracker("yg itu lho pokoknya", "ktp", confidence=0.2)
+    tracker.slots["fallback_count"] = 1.0
+    dispatcher = CollectingDispatcher()
+    events = await ActionDefaultFallback().run(dispatcher, tracker, domain)
+    sent = gateway.bodies("/internal/v1/handoffs")[0]
+    assert sent["reason"] == "tidak_dipahami"
+    assert "kami sambungkan dengan petugas" in texts(dispatcher)
+    assert SlotSet("fallback_count", 0.0) in events
 
 
 async def test_emergency_answers_numbers_first_and_marks_urgent(gateway: FakeServer,
@@ -235,7 +250,7 @@ async def test_handoff_is_recorded_or_the_resident_is_told(gateway: FakeServer,
     gateway.on("POST", "/internal/v1/handoffs", body={"id": 7, "status": "open"})
     dispatcher = CollectingDispatcher()
     await ActionHumanHandoff().run(dispatcher, make_tracker("cs dong", "human_handoff"), domain)
-    assert "sudah kami catat" in texts(dispatcher)
+    assert "kami sambungkan dengan petugas" in texts(dispatcher)
     gateway.on("POST", "/internal/v1/handoffs", status=500, body={})
     dispatcher = CollectingDispatcher()
     await ActionHumanHandoff().run(dispatcher, make_tracker("cs dong", "human_handoff"), domain)
@@ -318,3 +333,18 @@ def test_confirmation_questions_read_yes_and_no(typed: str, intent: str, expecte
                                                         make_tracker(typed, intent), domain)
     assert result == {"queue_confirm": expected}
     assert bool(dispatcher.messages) == (expected is None)  # asks again only when unclear
+
+
+def test_the_service_shown_to_the_officer_is_the_last_one_asked_about() -> None:
+    from actions.conversation import current_service
+
+    tracker = make_tracker("mau ngomong sama orang", "human_handoff")
+    tracker.events = [
+        {"event": "user", "parse_data": {"intent": {"name": "kk"}}},
+        {"event": "bot", "text": "..."},
+        {"event": "user", "parse_data": {"intent": {"name": "deny"}}},
+        {"event": "user", "parse_data": {"intent": {"name": "human_handoff"}}},
+    ]
+    assert current_service(tracker) == "kk"
+    tracker.events = [{"event": "user", "parse_data": {"intent": {"name": "greet"}}}]
+    assert current_service(tracker) is None

@@ -1,0 +1,39 @@
+"""Masking personal numbers on staff screens: NIK and KK numbers (16 digits) and phone numbers.
+
+Transcripts are shown masked by default; an officer who needs a number reveals one message with a
+stated reason, which is audited (`bot.handoff.HandoffService.reveal`). Residents type numbers with
+spaces, dots or dashes ("3671 0512 0780 0002", "0812-3456-7890"), so those count too.
+"""
+
+from __future__ import annotations
+
+import re
+
+# 16 digits, optionally grouped by single spaces, dots or dashes: a NIK or a KK number.
+_SIXTEEN = re.compile(r"(?<![\d])(?:\d[ .-]?){15}\d(?![\d])")
+# Indonesian mobile numbers: +62 8.., 62 8.., 08.., with optional separators.
+_PHONE = re.compile(r"(?<![\w+])(?:\+62|62|0)[ .-]?8(?:[ .-]?\d){7,11}(?![\d])")
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
+
+
+def _mask_sixteen(match: re.Match[str]) -> str:
+    digits = _digits(match.group(0))
+    return digits[:4] + "*" * 10 + digits[-2:]
+
+
+def _mask_phone(match: re.Match[str]) -> str:
+    digits = _digits(match.group(0))
+    return digits[:4] + "*" * (len(digits) - 7) + digits[-3:]
+
+
+def mask_personal(text: str) -> str:
+    """`text` with NIK/KK numbers and phone numbers masked (first and last digits kept)."""
+    return _PHONE.sub(_mask_phone, _SIXTEEN.sub(_mask_sixteen, text or ""))
+
+
+def has_personal(text: str) -> bool:
+    """Whether masking would hide something in `text` (the screen then offers to reveal it)."""
+    return bool(_SIXTEEN.search(text or "") or _PHONE.search(text or ""))
