@@ -85,6 +85,22 @@ def sender_id(channel: str, chat_id: str) -> str:
     return f"{channel}:{chat_id}"
 
 
+def content_of(call: Rendered) -> dict[str, Any]:
+    """What the message record keeps of a rendered call: its words, and a stored file's
+    reference when it sends one (so the staff inbox can show it)."""
+    content: dict[str, Any] = {"text": text_of(call)}
+    body = call.body
+    found = body.get("media")
+    media: dict[str, Any] = found if isinstance(found, dict) else {}
+    ref = body.get("_local_ref") or media.get("ref")
+    if ref:
+        image = call.method == "sendPhoto" or body.get("type") == "image" or \
+            media.get("kind") == "image"
+        content["attachment"] = {"kind": "image" if image else "document", "ref": ref,
+                                 "filename": body.get("_filename") or media.get("filename")}
+    return content
+
+
 def text_of(call: Rendered) -> str:
     """The words of a rendered call, for the message record (Telegram or Graph API body)."""
     body = call.body
@@ -222,6 +238,9 @@ class Inbox:
             await self._finish_first_steps(item, first_steps)
             raise
         await self._finish_first_steps(item, first_steps)
+        if item.get("media_ref") and item.get("message_id") is not None:
+            await asyncio.to_thread(self._write, records.set_media_ref, item["message_id"],
+                                    item["media_ref"])
         if item.get("handoff_id") is not None and self.handoffs is not None:
             await self.handoffs.resident_wrote(int(item["handoff_id"]))
         await self.deliver(channel, chat_id, replies, answering=item)
@@ -381,7 +400,7 @@ class Inbox:
     def _record_outbound(self, channel: str, chat_id: str, calls: list[Rendered],
                          refs: list[str], answering: dict[str, Any] | None,
                          staff_id: int | None = None) -> None:
-        rows = [(call.method, {"text": text_of(call)}, ref)
+        rows = [(call.method, content_of(call), ref)
                 for call, ref in zip(calls, refs, strict=True)]
         with self._sessions.begin() as session:
             if answering is not None and answering.get("conversation_id") is not None:

@@ -151,6 +151,15 @@ def set_status_by_ref(session: Session, ref: str, status: str, *,
     return bool(getattr(result, "rowcount", 0))
 
 
+def set_media_ref(session: Session, message_id: int, ref: str) -> None:
+    """A resident's file is stored: its message row learns the reference (staff can open it)."""
+    message = session.get(Message, message_id)
+    if message is not None:
+        content = dict(message.content or {})
+        content["attachment"] = {**(content.get("attachment") or {}), "ref": ref}
+        message.content = content
+
+
 def apply_outcomes(session: Session, outcomes: dict[str, dict[str, Any]]) -> None:
     """Outcomes the sender recorded before the rows were written (see `Outbox._outcome`); a row
     a receipt already moved past "queued" keeps its status."""

@@ -201,3 +201,36 @@ def test_automatic_assignment_respects_availability_and_capacity(make_gateway: A
 def test_ratings_are_read_from_buttons_and_typed_answers() -> None:
     assert [parse_rating(t) for t in ("5", "#nilai 3", "4 bintang", "⭐⭐", "6", "lima", "")] == \
         [5, 3, 4, 2, None, None, None]
+
+
+def test_attachments_reach_the_officer_and_the_resident(make_gateway: Any) -> None:
+    from integrations.replies import Media, Reply
+    from tests.fakes.graph_api import image_message
+
+    gw: Gateway = make_gateway()
+    ani = officer(gw)
+    resident(gw, "halo")
+    wait_for(lambda: gw.graph.sent(), what="the first answer")
+    handoff_id = request_handoff(gw)
+    gw.call(gw.services.handoffs.take(handoff_id, ani))
+    jpeg = b"\xff\xd8\xff\xe0" + b"2" * 2000
+    gw.graph.add_media("1048576000000009", jpeg, "image/jpeg")
+    photo = image_message(WA_ID, "1048576000000009", caption="foto KTP rusak")
+    photo["image"].pop("sha256")
+    gw.whatsapp_post(webhook_payload([photo]))
+    detail = wait_for(lambda: (d := gw.call(gw.services.handoffs.detail(handoff_id, ani)))
+                      and any((m["attachment"] or {}).get("ref") for m in d["messages"]) and d,
+                      what="the photo in the transcript")
+    shown = next(m for m in detail["messages"] if m["attachment"])
+    assert shown["text"] == "foto KTP rusak"
+    assert gw.services.media.open(shown["attachment"]["ref"])[0] == jpeg
+
+    pdf = b"%PDF-1.4\n" + b"3" * 500
+    ref = gw.services.media.put(pdf, "application/pdf")
+    gw.call(gw.services.handoffs.reply_with(handoff_id, ani, Reply(
+        text="Formulir terlampir", media=Media(kind="document", ref=ref, filename="f.pdf"))))
+    sent = wait_for(lambda: [b for b in gw.graph.sent() if b.get("type") == "document"],
+                    what="the document at the Graph API")[0]
+    assert sent["document"]["caption"] == "Formulir terlampir"
+    outgoing = gw.call(gw.services.handoffs.detail(handoff_id, ani))["messages"][-1]
+    assert outgoing["attachment"]["ref"] == ref and outgoing["by"] == "Ani (Helpdesk)"
