@@ -53,6 +53,17 @@ REASONS = {
     "darurat_lokasi": "Darurat (lokasi)",
     "diambil_petugas": "Diambil alih petugas",
 }
+# The services residents ask about (NLU intents), as staff screens name them.
+SERVICE_LABELS = {
+    "ktp": "KTP-el", "kk": "Kartu Keluarga", "birth_certificate": "Akta kelahiran",
+    "death_certificate": "Akta kematian", "relocation": "Pindah domisili",
+    "request_status": "Cek status", "complaint": "Pengaduan (LAKSA)",
+    "queue_booking": "Antrean", "emergency": "Darurat", "health_service": "Kesehatan",
+    "tax_payment": "Pajak & PDAM", "job_info": "Lowongan kerja",
+    "school_enrollment": "Sekolah (PPDB)", "account_registration": "Akun Tangerang LIVE",
+    "office_info": "Alamat & jam kantor", "subscribe": "Langganan info",
+    "unsubscribe": "Berhenti langganan",
+}
 RATING_TTL_S = 3 * 24 * 3600
 TRANSCRIPT_LIMIT = 200
 
@@ -521,7 +532,8 @@ class HandoffService:
         return {
             "id": handoff.id, "status": handoff.status, "channel": handoff.channel,
             "reason": REASONS.get(handoff.reason, handoff.reason), "urgent": handoff.urgent,
-            "service": handoff.service, "waiting_s": int(waited),
+            "service": SERVICE_LABELS.get(handoff.service or "", handoff.service),
+            "waiting_s": int(waited),
             "overdue": handoff.status == WAITING and waited > self.settings.first_response_s,
             "flagged": handoff.delay_notice_at is not None and handoff.status == WAITING,
             "assigned_to": names.get(handoff.assigned_to or 0),

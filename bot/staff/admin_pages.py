@@ -40,7 +40,16 @@ ACTION_LABELS = {
     "staff_role_changed": "Peran diubah",
     "staff_unlocked": "Kunci akun dibuka",
     "view_conversation": "Membuka percakapan",
-    "reveal_nik": "Menampilkan NIK",
+    "reveal_personal_data": "Membuka data pribadi (dengan alasan)",
+    "view_attachment": "Membuka lampiran",
+    "take_handoff": "Mengambil percakapan",
+    "assign_handoff": "Menugaskan percakapan",
+    "transfer_handoff": "Mengalihkan percakapan",
+    "auto_assign_handoff": "Penugasan otomatis",
+    "close_handoff": "Menutup percakapan",
+    "canned_saved": "Menyimpan balasan cepat",
+    "canned_deleted": "Menghapus balasan cepat",
+    "availability": "Mengubah kesiapan menerima chat",
 }
 templates.env.globals["action_label"] = lambda action: ACTION_LABELS.get(action, action)
 

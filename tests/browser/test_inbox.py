@@ -76,6 +76,7 @@ def test_an_officer_takes_answers_and_closes_a_chat_live(gateway: Gateway,
     resident(gateway, "terima kasih pak, saya tunggu")
     expect(page.locator("#transcript")).to_contain_text("terima kasih pak, saya tunggu",
                                                         timeout=LIVE_MS)
+    expect(page.locator(".message", has_text="Baik, kami bantu cek dulu ya.")).to_have_count(1)
     assert len(gateway.rasa.received) == asked_bot  # the bot stayed silent
 
     # A masked number is shown only for a stated reason, which is audited.

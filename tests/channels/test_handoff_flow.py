@@ -61,7 +61,7 @@ def test_while_an_officer_has_the_chat_the_bot_is_silent_and_messages_flow_both_
 
     view = gw.call(gw.services.handoffs.queue(ani))
     waiting = next(w for w in view["waiting"] if w["id"] == handoff_id)
-    assert waiting["service"] == "ktp" and waiting["channel"] == "whatsapp"
+    assert waiting["service"] == "KTP-el" and waiting["channel"] == "whatsapp"
     assert "3671**********02" in waiting["last_messages"][-1]  # masked on staff screens
     assert WA_ID not in waiting["resident"]
 

@@ -10,6 +10,8 @@
   const isSupervisor = root.dataset.role === "supervisor" || root.dataset.role === "admin";
   const $ = (id) => document.getElementById(id);
   const CHANNELS = { whatsapp: "WhatsApp", telegram: "Telegram", api: "Chat lokal" };
+  const STATUS = { queued: "dalam antrean kirim", sent: "terkirim", delivered: "diterima",
+    read: "dibaca", failed: "gagal terkirim", dead: "gagal terkirim" };
 
   let queue = null;          // the last /staff/api/queue answer
   let queueAt = Date.now();  // when it came (waiting times count on from there)
@@ -143,7 +145,9 @@
       parts.push(el("button", { type: "button", class: "link-button", text: "Tampilkan data",
         onclick: () => askReveal(message.id, body) }));
     }
-    if (mine && message.status) parts.push(el("span", { class: "message-status", text: message.status }));
+    if (mine && message.status) {
+      parts.push(el("span", { class: "message-status", text: STATUS[message.status] || message.status }));
+    }
     return el("li", { class: "message " + (mine ? "message-out" : "message-in"), "data-id": message.id }, ...parts);
   }
 
@@ -162,7 +166,12 @@
       h.reason, h.status === "waiting" ? "menunggu" : h.status === "active" ? "ditangani " + (h.assigned_to || "") : "ditutup",
       h.note ? "Catatan bot: " + h.note : ""].filter(Boolean).join(" · ");
     const transcript = $("transcript");
-    const items = detail.messages.map(messageItem);
+    // A message already shown (two refreshes can overlap) is updated, never shown twice.
+    const items = [];
+    for (const message of detail.messages) {
+      const shown = append && transcript.querySelector('.message[data-id="' + message.id + '"]');
+      if (shown) shown.replaceWith(messageItem(message)); else items.push(messageItem(message));
+    }
     if (append) transcript.append(...items); else transcript.replaceChildren(...items);
     if (detail.messages.length) lastMessageId = detail.messages[detail.messages.length - 1].id;
     transcript.scrollTop = transcript.scrollHeight;
@@ -190,7 +199,21 @@
     } catch (error) { showError(error.message); }
   }
 
+  let refreshing = null;
+  let refreshAgain = false;
   async function refreshChat() {
+    // One refresh at a time; a request made meanwhile runs once more after it.
+    if (refreshing) { refreshAgain = true; return refreshing; }
+    refreshing = (async () => {
+      do {
+        refreshAgain = false;
+        await refreshOnce();
+      } while (refreshAgain);
+    })();
+    try { await refreshing; } finally { refreshing = null; }
+  }
+
+  async function refreshOnce() {
     if (!current) return;
     try {
       const detail = await api("/staff/api/handoffs/" + current.handoff.id + "?after=" + lastMessageId);
