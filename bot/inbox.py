@@ -116,7 +116,10 @@ def text_of(call: Rendered) -> str:
         if isinstance(body.get(media), dict):
             return str(body[media].get("caption", ""))
     if isinstance(body.get("template"), dict):
-        return f"[template {body['template'].get('name')}]"
+        values = [str(p.get("text", "")) for c in body["template"].get("components") or []
+                  for p in c.get("parameters") or [] if isinstance(p, dict)]
+        label = f"[template {body['template'].get('name')}]"
+        return f"{label} {' · '.join(values)}" if values else label
     return ""
 
 

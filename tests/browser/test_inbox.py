@@ -145,3 +145,26 @@ def test_canned_replies_fill_the_reply_box_and_staff_can_add_one(
     page.get_by_role("button", name="Simpan sebagai balasan cepat").click()
     expect(page.get_by_label("Balasan cepat").locator("option")).to_contain_text(
         ["Dokumen bisa diambil di kantor"])
+
+
+def test_outside_the_24_hour_window_the_reply_box_offers_only_templates(
+        gateway: Gateway, staff_factory: StaffFactory, page: Page) -> None:
+    ani = staff_factory("ani", display_name="Ani (Helpdesk)")
+    # An officer takes over a resident who has not written for more than a day.
+    response = gateway.http.post("/internal/v1/handoffs", headers=INTERNAL, json={
+        "sender_id": "whatsapp:6281200000099", "reason": "darurat", "urgent": True})
+    assert response.status_code == 200
+    login(page, ani.username, ani.password)
+    page.locator("#list-waiting .chat-open").first.click()
+    page.get_by_role("button", name="Ambil percakapan").click()
+    expect(page.locator("#window-closed")).to_be_visible()
+    expect(page.get_by_label("Balasan", exact=True)).to_be_hidden()
+    page.get_by_label("Template WhatsApp").select_option("pintu_status_update")
+    expect(page.locator("#template-preview")).to_contain_text("Kabar dari Pintu")
+    page.get_by_label("Isian 1").fill("pengaduan LKS-123456")
+    page.get_by_label("Isian 2").fill("selesai")
+    page.get_by_role("button", name="Kirim template").click()
+    body = wait_for(lambda: [b for b in gateway.graph.sent() if b.get("type") == "template"],
+                    what="the template")[0]
+    assert body["template"]["name"] == "pintu_status_update"
+    expect(page.locator("#transcript")).to_contain_text("pengaduan LKS-123456")

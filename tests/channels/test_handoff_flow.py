@@ -234,3 +234,39 @@ def test_attachments_reach_the_officer_and_the_resident(make_gateway: Any) -> No
     assert sent["document"]["caption"] == "Formulir terlampir"
     outgoing = gw.call(gw.services.handoffs.detail(handoff_id, ani))["messages"][-1]
     assert outgoing["attachment"]["ref"] == ref and outgoing["by"] == "Ani (Helpdesk)"
+
+
+def test_telegram_hands_off_and_the_rating_button_is_read(make_gateway: Any) -> None:
+    from .conftest import fixture
+
+    gw: Gateway = make_gateway()
+    ani = officer(gw)
+    base = fixture("telegram", "text")
+    chat = str(base["message"]["chat"]["id"])
+
+    def say(n: int, text: str) -> None:
+        gw.telegram_update({**base, "update_id": base["update_id"] + n,
+                            "message": {**base["message"], "message_id": 4000 + n,
+                                        "text": text}})
+
+    handoff_id = request_handoff(gw, sender=f"telegram:{chat}")
+    say(1, "saya mau bicara dengan orang")
+    wait_for(lambda: gw.rows("SELECT 1 FROM messages WHERE direction = 'in' AND "
+                             "status = 'processed'"), what="the message stored")
+    assert gw.rasa.received == []
+    gw.call(gw.services.handoffs.take(handoff_id, ani))
+    gw.call(gw.services.handoffs.reply(handoff_id, ani, "Halo, ada yang bisa dibantu?"))
+    wait_for(lambda: "Halo, ada yang bisa dibantu?" in gw.sent_texts(chat), what="the reply")
+    gw.call(gw.services.handoffs.close(handoff_id, ani, "referred"))
+    question = wait_for(lambda: [c for c in gw.telegram.calls("sendMessage")
+                                 if "Bagaimana pelayanan" in str(c.params.get("text"))],
+                        what="the rating question")[0]
+    keyboard = question.params["reply_markup"]["inline_keyboard"]
+    four = [button for row in keyboard for button in row if button["text"].startswith("4")][0]
+    press = fixture("telegram", "callback_query")
+    press["callback_query"]["data"] = four["callback_data"]
+    gw.telegram_update(press)
+    wait_for(lambda: gw.rows("SELECT 1 FROM handoff_requests WHERE rating = 4"),
+             what="the rating stored")
+    assert gw.rows("SELECT resolution FROM handoff_requests")[0][0] == "referred"
+    assert gw.rasa.received == []  # neither the handoff nor the rating went to the bot
