@@ -245,7 +245,7 @@ class AuditEntry(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id",
                                                             ondelete="SET NULL"))
-    action: Mapped[str] = mapped_column(String(40))  # e.g. login, view_conversation, reveal_personal_data
+    action: Mapped[str] = mapped_column(String(40))  # e.g. login, reveal_personal_data
     subject: Mapped[str | None] = mapped_column(String(80))  # e.g. "conversation:12"
     reason: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -262,7 +262,7 @@ def test_telegram_hands_off_and_the_rating_button_is_read(make_gateway: Any) -> 
                                  if "Bagaimana pelayanan" in str(c.params.get("text"))],
                         what="the rating question")[0]
     keyboard = question.params["reply_markup"]["inline_keyboard"]
-    four = [button for row in keyboard for button in row if button["text"].startswith("4")][0]
+    four = next(button for row in keyboard for button in row if button["text"].startswith("4"))
     press = fixture("telegram", "callback_query")
     press["callback_query"]["data"] = four["callback_data"]
     gw.telegram_update(press)
