@@ -374,13 +374,15 @@ class HandoffService:
                                "respons.")
         sender = await asyncio.to_thread(self._close, handoff_id, staff, resolution)
         await self._redis.delete(handoff_key(sender))
+        await events.publish(self._redis, {"type": "queue", "handoff_id": handoff_id})
+        if not await self.window_open(sender):
+            return  # WhatsApp allows no free-form message now; the bot answers their next one
         channel, chat_id = split_sender(sender)
         rating = Reply(text=RATE_TEXT, options=tuple(
             Option(title=f"{n} {'⭐' * n}", payload=f"#nilai {n}") for n in range(1, 6)),
             style="list", list_button="Beri nilai")
         await self._redis.set(rating_key(sender), str(handoff_id), ex=RATING_TTL_S)
         await self._deliver(channel, chat_id, [Reply(text=CLOSED_TEXT), rating])
-        await events.publish(self._redis, {"type": "queue", "handoff_id": handoff_id})
 
     def _close(self, handoff_id: int, staff: SignedIn, resolution: str) -> str:
         with self._sessions.begin() as session:

@@ -75,7 +75,7 @@
     const badges = el("span", { class: "badges" });
     if (item.urgent) badges.append(el("span", { class: "badge badge-urgent", text: "Darurat" }));
     if (overdue) badges.append(el("span", { class: "badge badge-overdue", text: "Terlambat" }));
-    if (item.flagged) badges.append(el("span", { class: "badge badge-flag", text: "Warga sudah diberi tahu" }));
+    if (item.flagged) badges.append(el("span", { class: "badge badge-flag", text: "Lewat batas tunggu" }));
     const button = el("button", { type: "button", class: "chat-open", "data-id": item.id,
       onclick: () => openChat(item.id) },
       el("span", { class: "chat-who", text: item.resident }),
