@@ -5,7 +5,8 @@ has it) -> closed (with a resolution). While it is waiting or active the bot is 
 resident on every channel: the channel worker (`bot.inbox`) and the local chat API ask
 `intercept` before they ask Rasa, and the resident's messages go to the inbox instead. A Redis
 key per sender (`pintu:handoff:<sender>`) makes that check one round trip; the database is the
-truth, and `reconcile` rebuilds the keys from it.
+truth, and `reconcile` rebuilds the keys from it (at once when Redis has lost them: the marker
+key `pintu:handoff:synced` is read in the same round trip).
 
 Officers' messages go out through the same outbound path as the bot's (`Inbox.deliver`), so
 rate limits, retries, WhatsApp's 24-hour window and dead letters apply to them too. After a
@@ -82,6 +83,10 @@ _RATING = re.compile(r"^\s*(?:#nilai\s+)?([1-5])(?:\s*(?:bintang|\*|⭐))?\s*[.!
 _STARS = re.compile(r"^\s*(⭐{1,5})\s*$")
 
 
+# Present while the per-sender keys mirror the database (set by `reconcile`).
+SYNCED_KEY = "pintu:handoff:synced"
+
+
 def handoff_key(sender: str) -> str:
     return f"pintu:handoff:{sender}"
 
@@ -148,7 +153,11 @@ class HandoffService:
         While a handoff is open the bot stays silent (the message belongs to the handoff),
         except that "batal" while still waiting cancels it. Right after a close, a rating
         answer is stored and thanked for."""
-        current, rating_for = await self._redis.mget([handoff_key(sender), rating_key(sender)])
+        current, rating_for, synced = await self._redis.mget(
+            [handoff_key(sender), rating_key(sender), SYNCED_KEY])
+        if synced is None:  # Redis lost its keys (a restart without persistence): rebuild
+            await self.reconcile()
+            current = await self._redis.get(handoff_key(sender))
         if current:
             handoff_id = int(current)
             if text.strip().lower() in _CANCEL_WORDS and \
@@ -470,8 +479,11 @@ class HandoffService:
     async def reconcile(self) -> None:
         """Rebuilds the per-sender Redis keys from the database (after a Redis restart)."""
         open_now = await asyncio.to_thread(self._open_senders)
-        for sender, handoff_id in open_now.items():
-            await self._redis.set(handoff_key(sender), str(handoff_id))
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for sender, handoff_id in open_now.items():
+                pipe.set(handoff_key(sender), str(handoff_id))
+            pipe.set(SYNCED_KEY, "1")
+            await pipe.execute()
 
     def _open_senders(self) -> dict[str, int]:
         with self._sessions() as session:
@@ -487,7 +499,7 @@ class HandoffService:
                 await self.check_waiting()
                 if self.settings.auto_assign:
                     await self.auto_assign()
-                if rounds % 20 == 0:
+                if rounds % 4 == 0:
                     await self.reconcile()
             except asyncio.CancelledError:
                 raise

@@ -270,3 +270,13 @@ def test_telegram_hands_off_and_the_rating_button_is_read(make_gateway: Any) -> 
              what="the rating stored")
     assert gw.rows("SELECT resolution FROM handoff_requests")[0][0] == "referred"
     assert gw.rasa.received == []  # neither the handoff nor the rating went to the bot
+
+
+def test_a_redis_that_lost_its_keys_still_keeps_the_bot_silent(make_gateway: Any) -> None:
+    gw: Gateway = make_gateway()
+    request_handoff(gw)
+    gw.call(gw.services.store.redis.flushdb())  # a restart without persistence
+    resident(gw, "masih menunggu petugas")
+    wait_for(lambda: gw.rows("SELECT 1 FROM messages WHERE direction = 'in' AND "
+                             "status = 'processed'"), what="the message stored")
+    assert gw.rasa.received == []
