@@ -520,14 +520,19 @@ class HandoffService:
                 .order_by(HandoffRequest.urgent.desc(), HandoffRequest.created_at)))
             names = dict(session.execute(select(StaffUser.id, StaffUser.display_name))
                          .all())
+            supervisor = can(staff.role, "supervisor")
+            shown = [h for h in rows if h.status == WAITING or supervisor
+                     or h.assigned_to == staff.staff_id]
+            last = self._last_inbound(session, [h.contact_id for h in shown if h.contact_id],
+                                      now)
             waiting, mine, others = [], [], []
-            for handoff in rows:
-                item = self._summary(session, handoff, names, now)
+            for handoff in shown:
+                item = self._summary(handoff, names, now, last.get(handoff.contact_id or 0, []))
                 if handoff.status == WAITING:
                     waiting.append(item)
                 elif handoff.assigned_to == staff.staff_id:
                     mine.append(item)
-                elif can(staff.role, "supervisor"):
+                else:
                     others.append(item)
             live = self._live(session, now)
             agents = [{"id": i, "name": n} for i, n in names.items()] \
@@ -536,13 +541,31 @@ class HandoffService:
                 "agents": agents, "first_response_s": self.settings.first_response_s,
                 "office_open": self.settings.office.is_open(now)}
 
-    def _summary(self, session: Session, handoff: HandoffRequest, names: dict[int, str],
-                 now: datetime) -> dict[str, Any]:
+    @staticmethod
+    def _last_inbound(session: Session, contact_ids: list[int], now: datetime,
+                      count: int = 3) -> dict[int, list[str]]:
+        """The last `count` messages (texts, oldest first) of each contact in one query."""
+        if not contact_ids:
+            return {}
+        rank = func.row_number().over(partition_by=Conversation.contact_id,
+                                      order_by=Message.id.desc()).label("rank")
+        recent = (select(Conversation.contact_id.label("contact_id"),
+                         Message.id.label("id"), Message.content.label("content"), rank)
+                  .join(Conversation, Message.conversation_id == Conversation.id)
+                  .where(Conversation.contact_id.in_(contact_ids), Message.direction == "in",
+                         Message.created_at >= now - timedelta(days=7))
+                  .subquery())
+        rows = session.execute(select(recent.c.contact_id, recent.c.content)
+                               .where(recent.c.rank <= count)
+                               .order_by(recent.c.contact_id, recent.c.id)).all()
+        last: dict[int, list[str]] = {}
+        for contact_id, content in rows:
+            last.setdefault(contact_id, []).append(_content_text(content or {}))
+        return last
+
+    def _summary(self, handoff: HandoffRequest, names: dict[int, str], now: datetime,
+                 last: list[str]) -> dict[str, Any]:
         waited = (now - records._aware(handoff.created_at)).total_seconds()
-        last = list(session.scalars(
-            select(Message).join(Conversation, Message.conversation_id == Conversation.id)
-            .where(Conversation.contact_id == handoff.contact_id, Message.direction == "in")
-            .order_by(Message.id.desc()).limit(3)))
         return {
             "id": handoff.id, "status": handoff.status, "channel": handoff.channel,
             "reason": REASONS.get(handoff.reason, handoff.reason), "urgent": handoff.urgent,
@@ -552,7 +575,7 @@ class HandoffService:
             "flagged": handoff.delay_notice_at is not None and handoff.status == WAITING,
             "assigned_to": names.get(handoff.assigned_to or 0),
             "resident": self.resident_label(handoff),
-            "last_messages": [mask_personal(_message_text(m))[:140] for m in reversed(last)],
+            "last_messages": [mask_personal(text)[:140] for text in last],
         }
 
     @staticmethod
@@ -611,7 +634,7 @@ class HandoffService:
                 audit(session, staff.staff_id, "view_conversation",
                       subject=f"handoff:{handoff_id}", ip=ip)
             return {
-                "handoff": self._summary(session, handoff, names, utcnow()) | {
+                "handoff": self._summary(handoff, names, utcnow(), []) | {
                     "note": mask_personal(handoff.note or ""),
                     "resolution": handoff.resolution, "rating": handoff.rating,
                     "mine": handoff.assigned_to == staff.staff_id},
@@ -662,7 +685,10 @@ class HandoffService:
 
 
 def _message_text(message: Message) -> str:
-    content = message.content or {}
+    return _content_text(message.content or {})
+
+
+def _content_text(content: dict[str, Any]) -> str:
     text = str(content.get("text") or "")
     if not text and content.get("payload"):
         text = str(content["payload"])

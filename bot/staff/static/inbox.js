@@ -117,10 +117,11 @@
     }
   }
 
+  // At most one list reload a second however many events arrive (a busy hour sends many).
   let queueTimer = null;
   function loadQueueSoon() {
-    clearTimeout(queueTimer);
-    queueTimer = setTimeout(loadQueue, 150);
+    if (queueTimer) return;
+    queueTimer = setTimeout(() => { queueTimer = null; loadQueue(); }, 1000);
   }
 
   async function loadQueue() {
