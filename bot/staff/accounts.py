@@ -36,6 +36,7 @@ class StaffRow:
     active: bool
     last_login_at: datetime | None
     locked: bool
+    capacity: int = 5
 
 
 def list_staff(session: Session) -> list[StaffRow]:
@@ -46,7 +47,8 @@ def list_staff(session: Session) -> list[StaffRow]:
         if locked_until is not None and locked_until.tzinfo is None:
             locked_until = locked_until.replace(tzinfo=timezone.utc)
         rows.append(StaffRow(user.id, user.username, user.display_name, user.role, user.active,
-                             user.last_login_at, locked_until is not None and locked_until > now))
+                             user.last_login_at, locked_until is not None and locked_until > now,
+                             user.capacity))
     return rows
 
 
@@ -107,6 +109,24 @@ def set_role(session: Session, actor_id: int, user_id: int, role: str,
     audit.record(session, actor_id, "staff_role_changed", f"staff:{user.id}",
                  detail={"from": user.role, "to": role}, ip=ip)
     user.role = role
+
+
+MAX_CAPACITY = 50
+
+
+def set_capacity(session: Session, actor_id: int, user_id: int, capacity: int,
+                 ip: str | None = None) -> None:
+    """How many open chats automatic assignment may give this officer at once."""
+    if not 1 <= capacity <= MAX_CAPACITY:
+        raise AccountError(f"Kapasitas 1 sampai {MAX_CAPACITY} chat sekaligus.")
+    user = session.get(StaffUser, user_id)
+    if user is None:
+        raise AccountError("Akun tidak ditemukan.")
+    if user.capacity == capacity:
+        return
+    audit.record(session, actor_id, "staff_capacity_changed", f"staff:{user.id}",
+                 detail={"from": user.capacity, "to": capacity}, ip=ip)
+    user.capacity = capacity
 
 
 def unlock(session: Session, actor_id: int, user_id: int, ip: str | None = None) -> None:

@@ -27,6 +27,7 @@ NOTICES = {
     "diaktifkan": "Akun diaktifkan kembali.",
     "peran": "Peran diubah.",
     "dibuka": "Kunci akun dibuka.",
+    "kapasitas": "Kapasitas chat diubah.",
 }
 ACTION_LABELS = {
     "login": "Masuk",
@@ -39,6 +40,7 @@ ACTION_LABELS = {
     "staff_reactivated": "Akun diaktifkan kembali",
     "staff_role_changed": "Peran diubah",
     "staff_unlocked": "Kunci akun dibuka",
+    "staff_capacity_changed": "Kapasitas chat diubah",
     "view_conversation": "Membuka percakapan",
     "reveal_personal_data": "Membuka data pribadi (dengan alasan)",
     "view_attachment": "Membuka lampiran",
@@ -116,6 +118,12 @@ async def set_active(request: Request, admin: Annotated[SignedIn, Depends(ADMIN)
 async def set_role(request: Request, admin: Annotated[SignedIn, Depends(ADMIN)],
                    user_id: int, role: Annotated[str, Form()] = "") -> Response:
     return await _change(request, admin, "peran", accounts.set_role, user_id, role)
+
+
+@router.post("/users/{user_id}/capacity")
+async def set_capacity(request: Request, admin: Annotated[SignedIn, Depends(ADMIN)],
+                       user_id: int, capacity: Annotated[int, Form()] = 0) -> Response:
+    return await _change(request, admin, "kapasitas", accounts.set_capacity, user_id, capacity)
 
 
 @router.post("/users/{user_id}/unlock")

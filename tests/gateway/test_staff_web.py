@@ -302,6 +302,11 @@ def test_admins_manage_accounts_and_every_change_is_audited(client: TestClient,
     assert post(f"{USERS}/{staff['eko']}/unlock").status_code == 303
     db.expire_all()
     assert db.get(StaffUser, staff["eko"]).locked_until is None  # type: ignore[union-attr]
+    assert post(f"{USERS}/{staff['budi']}/capacity", capacity="8").status_code == 303
+    refused = post(f"{USERS}/{staff['budi']}/capacity", capacity="0")
+    assert refused.status_code == 422 and "Kapasitas 1 sampai 50" in refused.text
+    db.expire_all()
+    assert db.get(StaffUser, staff["budi"]).capacity == 8  # type: ignore[union-attr]
 
     entries = db.scalars(select(AuditEntry).where(AuditEntry.action.like("staff_%"))
                          .order_by(AuditEntry.id)).all()
@@ -310,6 +315,7 @@ def test_admins_manage_accounts_and_every_change_is_audited(client: TestClient,
         ("staff_deactivated", f"staff:{staff['budi']}", staff["sari"]),
         ("staff_reactivated", f"staff:{staff['budi']}", staff["sari"]),
         ("staff_unlocked", f"staff:{staff['eko']}", staff["sari"]),
+        ("staff_capacity_changed", f"staff:{staff['budi']}", staff["sari"]),
     ]
     assert entries[0].detail == {"from": "agent", "to": "supervisor"}
 
