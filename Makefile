@@ -75,9 +75,10 @@ setup: $(STAMPS)/venv-rasa $(STAMPS)/venv schema model
 run: setup
 	@$(PY) -m bot.stack run
 
-# Starts its own stack on ports 28000/25005/25055/28100 (PostgreSQL pintu_bench, Redis db 14).
+# Each benchmark starts its own stack on ports 28000/25005/25055/28100 (PostgreSQL pintu_bench,
+# Redis db 14), one after the other.
 bench: setup
-	@$(PY) -m bench.channels
+	@$(PY) -m bench.channels && $(PY) -m bench.inbox
 
 chat: $(STAMPS)/venv
 	@$(PY) -m bot.cli

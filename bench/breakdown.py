@@ -19,8 +19,9 @@ from .stats import latency_ms
 TRACKER_KEY = "pintutracker:tracker:{sender}"  # bot/stack.py: key_prefix "pintutracker"
 
 
-def rasa_spans(redis_url: str, senders: Iterable[str]) -> dict[str, tuple[float, float]]:
-    """(first, last) event time of each sender's tracker; senders without one are left out."""
+def tracker_events(redis_url: str, senders: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+    """Each sender's tracker events as Rasa stored them; senders without a tracker are left
+    out."""
     import redis
 
     names = list(senders)
@@ -32,15 +33,24 @@ def rasa_spans(redis_url: str, senders: Iterable[str]) -> dict[str, tuple[float,
         raw = pipe.execute()
     finally:
         client.close()
+    return {name: json.loads(value).get("events", [])
+            for name, value in zip(names, raw, strict=True) if value}
+
+
+def rasa_spans(redis_url: str, senders: Iterable[str]) -> dict[str, tuple[float, float]]:
+    """(first, last) event time of each sender's tracker; senders without one are left out."""
     spans = {}
-    for name, value in zip(names, raw, strict=True):
-        if not value:
-            continue
-        stamps = [float(e["timestamp"]) for e in json.loads(value).get("events", [])
-                  if e.get("timestamp") is not None]
+    for name, events in tracker_events(redis_url, senders).items():
+        stamps = [float(e["timestamp"]) for e in events if e.get("timestamp") is not None]
         if stamps:
             spans[name] = (min(stamps), max(stamps))
     return spans
+
+
+def user_messages(redis_url: str, senders: Iterable[str]) -> int:
+    """How many residents' messages Rasa has seen from these senders (its `user` events)."""
+    return sum(1 for events in tracker_events(redis_url, senders).values()
+               for e in events if e.get("event") == "user")
 
 
 def split(redis_url: str, timings: dict[str, tuple[float, float]]) -> dict[str, Any] | None:

@@ -21,34 +21,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import platform
-import signal
-import subprocess
 import sys
-import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
-from typing import Any, NoReturn
+from typing import Any
 
 import httpx
 
-from bot.stack import ROOT, Ports
-from tests.fakes.graph_api import Call
-
 from . import breakdown, cpu, harness, residents
-from .load import ClientPool, Sample, open_loop, run
+from .load import ClientPool, Sample, open_loop
+from .report import outside_load, publish, say
 from .stats import latency_ms, rate, ratio
 
-RESULTS = ROOT / "bench" / "results"
 ACK_TARGET_RATE = 200.0
 ACK_TARGET_P99_MS = 100.0
 E2E_TARGET_RATIO = 1.2
-
-
-def say(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 def _ok(samples: list[Sample]) -> list[Sample]:
@@ -102,54 +89,14 @@ async def phase_raw(pool: ClientPool, running: harness.Running, *, count: int,
     return result
 
 
-async def _post_webhooks(pool: ClientPool, gateway_url: str, hooks: list[residents.Webhook], *,
-                         offered: float) -> list[Sample]:
-    async def send(client: httpx.AsyncClient, i: int) -> int:
-        hook = hooks[i]
-        response = await client.post(
-            f"{gateway_url}/webhooks/whatsapp", content=hook.body,
-            headers={"content-type": "application/json", "X-Hub-Signature-256": hook.signature})
-        return response.status_code
-
-    return await open_loop(send, pool, rate=offered, count=len(hooks), progress=say)
-
-
-def _replies(running: harness.Running, numbers: set[str]) -> tuple[dict[str, Call], list[float]]:
-    """The first reply to each number, and every reply's time (monotonic), for these numbers."""
-    first: dict[str, Call] = {}
-    every: list[float] = []
-    for call in running.graph.calls("message"):
-        to = call.body.get("to") if isinstance(call.body, dict) else None
-        if call.status != 200 or to not in numbers:
-            continue
-        every.append(call.monotonic)
-        first.setdefault(to, call)
-    return first, every
-
-
-async def _wait_for_replies(running: harness.Running, numbers: set[str], timeout_s: float,
-                            quiet_s: float = 2.0) -> tuple[dict[str, Call], list[float]]:
-    """Waits until every number has a reply and no reply came for `quiet_s`, or the timeout."""
-    deadline = time.monotonic() + timeout_s
-    next_report = time.monotonic() + 5.0
-    while True:
-        first, every = _replies(running, numbers)
-        now = time.monotonic()
-        settled = len(first) == len(numbers) and (not every or now - max(every) >= quiet_s)
-        if settled or now > deadline:
-            return first, every
-        if now >= next_report:
-            say(f"  answered {len(first)}/{len(numbers)} ({len(every)} replies)")
-            next_report += 5.0
-        await asyncio.sleep(0.25)
-
-
 async def phase_e2e(pool: ClientPool, running: harness.Running, *, count: int,
                     offered: float, timeout_s: float) -> dict[str, Any]:
     """Webhook posted to first reply at the fake Graph API, at the baseline's offered load."""
     hooks = residents.signed_webhooks(3, count, harness.WA_APP_SECRET)
-    samples = await _post_webhooks(pool, running.gateway_url, hooks, offered=offered)
-    first, every = await _wait_for_replies(running, {h.wa_id for h in hooks}, timeout_s)
+    samples = await residents.post_webhooks(pool, running.gateway_url, hooks, offered=offered,
+                                            progress=say)
+    first, every = await harness.wait_for_replies(running, {h.wa_id for h in hooks}, timeout_s,
+                                                  progress=say)
     answered = [(h, s) for h, s in zip(hooks, samples, strict=True)
                 if s.status == 200 and h.wa_id in first]
     e2e = [first[h.wa_id].monotonic - s.started for h, s in answered]
@@ -159,6 +106,7 @@ async def phase_e2e(pool: ClientPool, running: harness.Running, *, count: int,
         "answered": len(first),
         "unanswered": len(hooks) - len(first),
         "replies": len(every),
+        "duplicates": harness.duplicate_replies(running, {h.wa_id for h in hooks}),
         "latency_ms": latency_ms(e2e),
         "breakdown": breakdown.split(running.redis_url, {
             f"whatsapp:{h.wa_id}": (s.started_wall, first[h.wa_id].wall) for h, s in answered}),
@@ -171,14 +119,16 @@ async def phase_ack(pool: ClientPool, running: harness.Running, *, offered: floa
     """A burst of webhooks: how fast they are answered, then how fast the replies drain."""
     hooks = residents.signed_webhooks(2, int(offered * duration_s), harness.WA_APP_SECRET)
     before = cpu.snapshot(running.pids)
-    samples = await _post_webhooks(pool, running.gateway_url, hooks, offered=offered)
+    samples = await residents.post_webhooks(pool, running.gateway_url, hooks, offered=offered,
+                                            progress=say)
     sent = cpu.snapshot(running.pids)
     sent_end = max(s.finished for s in samples)
     ok = _ok(samples)
     ack = latency_ms([s.latency for s in ok])
     say(f"  {len(ok)}/{len(samples)} accepted (ack p50 {ack['p50']} ms, p99 {ack['p99']} ms); "
         "waiting for the backlog to drain")
-    first, every = await _wait_for_replies(running, {h.wa_id for h in hooks}, timeout_s)
+    first, every = await harness.wait_for_replies(running, {h.wa_id for h in hooks}, timeout_s,
+                                                  progress=say)
     start = samples[0].started
     result = _sent_summary(samples, offered)
     result.update({"duration_s": duration_s, "latency_ms": ack,
@@ -189,6 +139,7 @@ async def phase_ack(pool: ClientPool, running: harness.Running, *, offered: floa
         "answered": len(first),
         "unanswered": len(hooks) - len(first),
         "replies": len(every),
+        "duplicates": harness.duplicate_replies(running, {h.wa_id for h in hooks}),
         # Sustained throughput: replies reaching the Graph API per second while the backlog
         # drained, and messages answered (first reply) per second.
         "replies_per_s": rate(len(every), min(every), max(every)) if every else None,
@@ -207,8 +158,8 @@ async def warm_up(pool: ClientPool, running: harness.Running) -> None:
     """A few messages both ways, so first-call costs (TensorFlow graphs, pools) are paid."""
     await phase_raw(pool, running, count=16, offered=4.0, tag="warm")
     hooks = residents.signed_webhooks(0, 16, harness.WA_APP_SECRET)
-    await _post_webhooks(pool, running.gateway_url, hooks, offered=4.0)
-    await _wait_for_replies(running, {h.wa_id for h in hooks}, 60.0)
+    await residents.post_webhooks(pool, running.gateway_url, hooks, offered=4.0, progress=say)
+    await harness.wait_for_replies(running, {h.wa_id for h in hooks}, 60.0, progress=say)
 
 
 async def run_phases(args: argparse.Namespace, running: harness.Running) -> dict[str, Any]:
@@ -283,39 +234,13 @@ def targets(results: dict[str, Any]) -> dict[str, Any]:
     return {"ack_p99_ms_under_100": bool(ack_met), "e2e_ratio_at_most_1_2": bool(e2e_met)}
 
 
-def outside_load(results: dict[str, Any], quiet_cores: float = 0.25) -> dict[str, Any]:
-    """The most CPU other programs took during a phase (in cores): above `quiet_cores` the
-    figures measure the neighbours as much as Pintu, and the run should be repeated."""
+def _phase_cpu(results: dict[str, Any]) -> list[dict[str, float] | None]:
+    """Every CPU usage a phase recorded (to see what other programs took)."""
     seen = []
     for phase in ("raw_rasa", "e2e", "ack"):
         part = results.get(phase) or {}
-        for cores in (part.get("cpu_cores"), (part.get("drain") or {}).get("cpu_cores")):
-            if cores:
-                seen.append(cores.get("others", 0.0))
-    most = max(seen, default=0.0)
-    if most > quiet_cores:
-        say(f"warning: other programs used up to {most:.2f} cores during the run; "
-            "repeat it on a quiet machine before comparing figures")
-    return {"others_cores_max": most, "quiet": most <= quiet_cores}
-
-
-def machine() -> dict[str, Any]:
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,  # noqa: S607
-                                capture_output=True, text=True, check=False).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain"], cwd=ROOT,  # noqa: S607
-                                    capture_output=True, text=True, check=False).stdout.strip())
-    except OSError:
-        commit, dirty = "", False
-    models = sorted((ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
-    return {
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "load_average_1m_at_start": os.getloadavg()[0],
-        "git_commit": commit + ("+dirty" if dirty else ""),
-        "model": models[-1].name if models else None,
-    }
+        seen += [part.get("cpu_cores"), (part.get("drain") or {}).get("cpu_cores")]
+    return seen
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -335,63 +260,44 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="longest wait for replies after a phase's last webhook (600 s)")
     parser.add_argument("--phases", default="raw,e2e,ack",
                         help="which phases to run, comma-separated (raw,e2e,ack)")
-    parser.add_argument("--gateway-port", type=int, default=28000)
-    parser.add_argument("--rasa-port", type=int, default=25005)
-    parser.add_argument("--actions-port", type=int, default=25055)
-    parser.add_argument("--sandbox-port", type=int, default=28100)
-    parser.add_argument("--graph-port", type=int, default=0, help="fake Graph API (0: any free)")
-    parser.add_argument("--database-url", default=harness.database_url_default())
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14",
-                        help="flushed at the start (db 14 by default)")
-    parser.add_argument("--gateway-env", action="append", default=[], metavar="NAME=VALUE",
-                        help="extra gateway setting, e.g. INBOUND_WORKERS=32 (repeatable)")
-    parser.add_argument("--start-timeout", type=float, default=300.0)
+    harness.add_stack_arguments(parser)
     args = parser.parse_args(argv)
     args.phases = {p.strip() for p in args.phases.split(",") if p.strip()}
     if not args.phases <= {"raw", "e2e", "ack"}:
         parser.error("--phases takes raw, e2e and ack")
-    if any("=" not in item for item in args.gateway_env):
-        parser.error("--gateway-env takes NAME=VALUE")
+    harness.check_stack_arguments(parser, args)
     return args
 
 
-def _interrupted(signum: int, _frame: object) -> NoReturn:
-    raise KeyboardInterrupt(f"signal {signum}")
+def headline(result: dict[str, Any]) -> None:
+    """The fields every result object leads with: end-to-end p50 in seconds against raw Rasa's
+    (the baseline run in the same process), and messages lost or answered twice."""
+    e2e, raw = result.get("e2e") or {}, result.get("raw_rasa") or {}
+    value = (e2e.get("latency_ms") or {}).get("p50")
+    baseline = (raw.get("latency_ms") or {}).get("p50")
+    ack_drain = (result.get("ack") or {}).get("drain") or {}
+    result.update({
+        "value": round(value / 1000, 4) if value is not None else None, "unit": "s",
+        "baseline_value": round(baseline / 1000, 4) if baseline is not None else None,
+        "ratio": (result.get("e2e_vs_raw") or {}).get("ratio_p50"),
+        "lost": int(e2e.get("unanswered") or 0) + int(ack_drain.get("unanswered") or 0),
+        "duplicates": int(e2e.get("duplicates") or 0) + int(ack_drain.get("duplicates") or 0),
+    })
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupted)  # stop the stack on kill as on Ctrl-C
-    gateway_env = dict(item.split("=", 1) for item in args.gateway_env)
-    ports = Ports(gateway=args.gateway_port, rasa=args.rasa_port, actions=args.actions_port,
-                  sandbox=args.sandbox_port)
-    result: dict[str, Any] = {
-        "name": "channels",
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": machine(),
-        "config": {"rate_per_s": args.rate, "duration_s": args.duration,
-                   "ack_rate_per_s": args.ack_rate, "ack_duration_s": args.ack_duration,
-                   "concurrency": args.concurrency, "phases": sorted(args.phases),
-                   "gateway_env": gateway_env},
-    }
-    started = time.monotonic()
-    try:
-        with harness.running_stack(ports, database_url=args.database_url,
-                                   redis_url=args.redis_url, graph_port=args.graph_port,
-                                   extra_env=gateway_env,
-                                   start_timeout_s=args.start_timeout) as running:
-            result.update(run(run_phases(args, running)))
-    except KeyboardInterrupt:
-        say("interrupted: the stack is stopped, no results written")
+    config = {"rate_per_s": args.rate, "duration_s": args.duration,
+              "ack_rate_per_s": args.ack_rate, "ack_duration_s": args.ack_duration,
+              "concurrency": args.concurrency, "phases": sorted(args.phases)}
+    result = harness.measure(args, "channels", config,
+                             lambda running: run_phases(args, running))
+    if result is None:
         return 130
     result["targets"] = targets(result)
-    result["machine"]["outside_load"] = outside_load(result)
-    result["machine"]["load_average_1m_at_end"] = os.getloadavg()[0]
-    result["wall_s"] = round(time.monotonic() - started, 1)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    line = json.dumps(result, ensure_ascii=False)
-    (RESULTS / "channels.json").write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
-    print(line, flush=True)
+    result["machine"]["outside_load"] = outside_load(_phase_cpu(result))
+    headline(result)
+    publish(result)
     return 0
 
 

@@ -1,16 +1,17 @@
 """An open-loop load generator: requests leave on a fixed clock, whatever the answers do.
 
 A closed loop (send, wait for the answer, send the next) slows down with the server it measures
-and hides queueing; here request `i` is due at `t0 + i / rate` and is started then, with at most
-one request per connection of a `ClientPool` (more wait for a connection, and that wait counts as
-latency). Each sample keeps its due, start and finish times on the process's monotonic clock, so
-latencies can also be taken from the due time (coordinated omission) and matched with other events
-in this process.
+and hides queueing; here request `i` is due at `t0 + i / rate` (or at Poisson arrival times of
+that mean rate) and is started then, with at most one request per connection of a `ClientPool`
+(more wait for a connection, and that wait counts as latency). Each sample keeps its due, start
+and finish times on the process's monotonic clock, so latencies can also be taken from the due
+time (coordinated omission) and matched with other events in this process.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -80,10 +81,25 @@ class ClientPool:
         await asyncio.gather(*(client.aclose() for client in self._all))
 
 
+def schedule(rate: float, count: int, *, poisson: bool = False, seed: int = 0) -> list[float]:
+    """When each of `count` requests is due, in seconds from the start: every `1 / rate`, or
+    with `poisson` at random (exponential) gaps of that mean, as independent residents write;
+    the same `seed` gives the same times."""
+    if not poisson:
+        return [i / rate for i in range(count)]
+    draw = random.Random(seed)
+    due, at = [], 0.0
+    for _ in range(count):
+        due.append(at)
+        at += draw.expovariate(rate)
+    return due
+
+
 async def open_loop(send: Send, pool: ClientPool, *, rate: float, count: int,
-                    progress: Callable[[str], None] | None = None) -> list[Sample]:
-    """Calls `send(client, i)` for i in range(count) at `rate` per second, at most `pool.size`
-    at once; returns the samples in order.
+                    progress: Callable[[str], None] | None = None,
+                    poisson: bool = False, seed: int = 0) -> list[Sample]:
+    """Calls `send(client, i)` for i in range(count) at `rate` per second (see `schedule`), at
+    most `pool.size` at once; returns the samples in order.
 
     `send` returns the HTTP status. Exceptions become status 0 with the exception's type name.
     """
@@ -99,10 +115,11 @@ async def open_loop(send: Send, pool: ClientPool, *, rate: float, count: int,
             sample.finished = time.monotonic()
             sample.finished_wall = time.time()
 
+    offsets = schedule(rate, count, poisson=poisson, seed=seed)
     t0 = time.monotonic() + 0.05
     next_report = t0 + 5.0
     for i in range(count):
-        due = t0 + i / rate
+        due = t0 + offsets[i]
         now = time.monotonic()
         if due > now:
             await asyncio.sleep(due - now)

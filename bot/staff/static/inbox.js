@@ -117,11 +117,12 @@
     }
   }
 
-  // At most one list reload a second however many events arrive (a busy hour sends many).
+  // At most one list reload a second however many events arrive (a busy hour sends many),
+  // at a random moment within it, so that every officer's page does not reload at once.
   let queueTimer = null;
   function loadQueueSoon() {
     if (queueTimer) return;
-    queueTimer = setTimeout(() => { queueTimer = null; loadQueue(); }, 1000);
+    queueTimer = setTimeout(() => { queueTimer = null; loadQueue(); }, 500 + Math.random() * 1000);
   }
 
   async function loadQueue() {
