@@ -90,9 +90,10 @@ async def phase_raw(pool: ClientPool, running: harness.Running, *, count: int,
 
 
 async def phase_e2e(pool: ClientPool, running: harness.Running, *, count: int,
-                    offered: float, timeout_s: float) -> dict[str, Any]:
+                    offered: float, timeout_s: float,
+                    hooks: list[residents.Webhook] | None = None) -> dict[str, Any]:
     """Webhook posted to first reply at the fake Graph API, at the baseline's offered load."""
-    hooks = residents.signed_webhooks(3, count, harness.WA_APP_SECRET)
+    hooks = hooks or residents.signed_webhooks(3, count, harness.WA_APP_SECRET)
     samples = await residents.post_webhooks(pool, running.gateway_url, hooks, offered=offered,
                                             progress=say)
     first, every = await harness.wait_for_replies(running, {h.wa_id for h in hooks}, timeout_s,
@@ -165,8 +166,11 @@ async def warm_up(pool: ClientPool, running: harness.Running) -> None:
 async def run_phases(args: argparse.Namespace, running: harness.Running) -> dict[str, Any]:
     results: dict[str, Any] = {}
 
-    async def measured(name: str, phase: Callable[[ClientPool], Awaitable[dict[str, Any]]]) -> None:
-        pool = ClientPool(args.concurrency)  # one per phase: connections to one server each
+    async def measured(name: str, phase: Callable[[ClientPool], Awaitable[dict[str, Any]]],
+                       pool: ClientPool | None = None) -> None:
+        # One pool per phase: connections to one server each. Making one takes about a second
+        # (an SSL context per client), so side-by-side phases get theirs made beforehand.
+        pool = pool or ClientPool(args.concurrency)
         before = cpu.snapshot(running.pids)
         try:
             results[name] = await phase(pool)
@@ -183,6 +187,27 @@ async def run_phases(args: argparse.Namespace, running: harness.Running) -> dict
     finally:
         await pool.aclose()
     count = int(args.rate * args.duration)
+    if {"raw", "e2e"} <= args.phases and not args.sequential:
+        # Side by side, alternating: raw and gateway messages reach the same Rasa at the same
+        # moments, so a drift in Rasa's own speed (seen at +-10 % between 30 s phases) cannot
+        # pass for the gateway's. Each arm gets half the rate for twice the time.
+        half = args.rate / 2
+        say(f"raw and e2e side by side: {count} messages each at {half:g}/s, alternating")
+
+        # Signed before either clock starts: signing 300 bodies would stall the raw arm.
+        hooks = residents.signed_webhooks(3, count, harness.WA_APP_SECRET)
+
+        async def e2e_offset(p: ClientPool) -> dict[str, Any]:
+            await asyncio.sleep(0.5 / half)  # half a period after each raw message
+            return await phase_e2e(p, running, count=count, offered=half,
+                                   timeout_s=args.drain_timeout, hooks=hooks)
+
+        pools = ClientPool(args.concurrency), ClientPool(args.concurrency)
+        await asyncio.gather(
+            measured("raw_rasa", lambda p: phase_raw(p, running, count=count, offered=half),
+                     pools[0]),
+            measured("e2e", e2e_offset, pools[1]))
+        args.phases = args.phases - {"raw", "e2e"}
     if "raw" in args.phases:
         say(f"raw: Rasa REST channel, {count} messages at {args.rate:g}/s")
         await measured("raw_rasa", lambda p: phase_raw(p, running, count=count,
@@ -258,6 +283,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="most requests in flight at once: the generator's connections (64)")
     parser.add_argument("--drain-timeout", type=float, default=600.0,
                         help="longest wait for replies after a phase's last webhook (600 s)")
+    parser.add_argument("--sequential", action="store_true",
+                        help="run raw and e2e one after the other at the full rate instead of "
+                             "side by side at half the rate each")
     parser.add_argument("--phases", default="raw,e2e,ack",
                         help="which phases to run, comma-separated (raw,e2e,ack)")
     harness.add_stack_arguments(parser)
@@ -289,7 +317,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     config = {"rate_per_s": args.rate, "duration_s": args.duration,
               "ack_rate_per_s": args.ack_rate, "ack_duration_s": args.ack_duration,
-              "concurrency": args.concurrency, "phases": sorted(args.phases)}
+              "concurrency": args.concurrency, "phases": sorted(args.phases),
+              "side_by_side": not args.sequential}
     result = harness.measure(args, "channels", config,
                              lambda running: run_phases(args, running))
     if result is None:

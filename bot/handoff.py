@@ -87,12 +87,18 @@ _STARS = re.compile(r"^\s*(⭐{1,5})\s*$")
 SYNCED_KEY = "pintu:handoff:synced"
 
 
+HANDOFF_PREFIX, RATING_PREFIX = "pintu:handoff:", "pintu:rating:"
+# What a channel worker reads with each message it claims (bot.queues peek), so that
+# `intercept` needs no round trip of its own: (prefixes, keys).
+INTERCEPT_PEEK = ((HANDOFF_PREFIX, RATING_PREFIX), (SYNCED_KEY,))
+
+
 def handoff_key(sender: str) -> str:
-    return f"pintu:handoff:{sender}"
+    return HANDOFF_PREFIX + sender
 
 
 def rating_key(sender: str) -> str:
-    return f"pintu:rating:{sender}"
+    return RATING_PREFIX + sender
 
 
 def split_sender(sender: str) -> tuple[str, str]:
@@ -147,14 +153,17 @@ class HandoffService:
 
     # -- the resident's side --------------------------------------------------------------
 
-    async def intercept(self, sender: str, text: str) -> Intercepted | None:
+    async def intercept(self, sender: str, text: str,
+                        known: tuple[str | None, ...] = ()) -> Intercepted | None:
         """Before Rasa: None to let the bot answer; otherwise what to do instead.
 
         While a handoff is open the bot stays silent (the message belongs to the handoff),
         except that "batal" while still waiting cancels it. Right after a close, a rating
-        answer is stored and thanked for."""
-        current, rating_for, synced = await self._redis.mget(
+        answer is stored and thanked for. `known` is the three values of INTERCEPT_PEEK when
+        the caller read them already."""
+        values: list[Any] = list(known) if len(known) == 3 else await self._redis.mget(
             [handoff_key(sender), rating_key(sender), SYNCED_KEY])
+        current, rating_for, synced = values
         if synced is None:  # Redis lost its keys (a restart without persistence): rebuild
             await self.reconcile()
             current = await self._redis.get(handoff_key(sender))

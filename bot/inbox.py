@@ -28,7 +28,7 @@ from nlu import geo
 
 from . import records
 from .conversation import APOLOGY, ConversationService
-from .handoff import HandoffService
+from .handoff import INTERCEPT_PEEK, HandoffService
 from .media import MediaRefused, MediaStore
 from .outbound import Outbox, open_window
 from .queues import Claim, KeyedQueue, LeaseLost
@@ -135,7 +135,8 @@ class Inbox:
         self._outbox = outbox
         self._media = media
         self._rasa_retry_max_s = rasa_retry_max_s
-        self.messages = KeyedQueue(redis, "in", lease_s=lease_s, dedup_ttl_s=dedup_ttl_s)
+        self.messages = KeyedQueue(redis, "in", lease_s=lease_s, dedup_ttl_s=dedup_ttl_s,
+                                   peek=INTERCEPT_PEEK)
         self.receipts = KeyedQueue(redis, "in-status", lease_s=lease_s, dedup_ttl_s=dedup_ttl_s)
         self._renderers: dict[str, Renderer] = {}
         self._media_sources: dict[str, MediaSource] = {}
@@ -227,7 +228,7 @@ class Inbox:
                 first_steps.append(asyncio.create_task(
                     self._quietly(self._acknowledge[channel](inbound))))
         try:
-            replies = await self._answer(inbound, item)
+            replies = await self._answer(inbound, item, claim.peeked)
         except _Later as later:
             await self._finish_first_steps(item, first_steps)
             if later.apologize:
@@ -259,7 +260,8 @@ class Inbox:
         item["conversation_id"], item["message_id"] = results[0]
         item["recorded"] = True
 
-    async def _answer(self, inbound: Inbound, item: dict[str, Any]) -> list[Reply]:
+    async def _answer(self, inbound: Inbound, item: dict[str, Any],
+                      peeked: tuple[str | None, ...] = ()) -> list[Reply]:
         """What to say to one message (raises `_Later` to try again later)."""
         if inbound.kind == "unsupported":
             if inbound.unsupported in SILENT:
@@ -288,7 +290,7 @@ class Inbox:
             return []
         sender = sender_id(inbound.channel, inbound.chat_id)
         if self.handoffs is not None:
-            caught = await self.handoffs.intercept(sender, text)
+            caught = await self.handoffs.intercept(sender, text, peeked)
             if caught is not None:  # with an officer (the bot is silent), or a rating
                 item["handoff_id"] = caught.handoff_id
                 return caught.replies

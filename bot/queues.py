@@ -41,7 +41,7 @@ return 1
 """
 
 _CLAIM = """
--- KEYS: ready   ARGV: now_ms, lease_ms, list_prefix
+-- KEYS: ready, peek keys...   ARGV: now_ms, lease_ms, list_prefix, peek prefixes...
 local found = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 1)
 if #found == 0 then
   local nxt = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
@@ -56,7 +56,14 @@ if not item then
 end
 local token = tonumber(ARGV[1]) + tonumber(ARGV[2])
 redis.call('ZADD', KEYS[1], token, key)
-return {1, key, item, tostring(token)}
+local result = {1, key, item, tostring(token)}
+for i = 4, #ARGV do
+  table.insert(result, redis.call('GET', ARGV[i] .. key) or '')
+end
+for i = 2, #KEYS do
+  table.insert(result, redis.call('GET', KEYS[i]) or '')
+end
+return result
 """
 
 _ACK = """
@@ -97,6 +104,8 @@ class Claim:
     key: str
     item: dict[str, Any]
     token: str
+    # Values read in the same step (see KeyedQueue's `peek`): None where unset.
+    peeked: tuple[str | None, ...] = ()
 
 
 class LeaseLost(Exception):
@@ -108,7 +117,11 @@ class KeyedQueue:
 
     def __init__(self, redis: Redis, name: str, *, lease_s: float = 120.0,
                  pace_ms: int = 0, pace_prefix: str | None = None,
-                 dedup_ttl_s: int = 7 * 24 * 3600) -> None:
+                 dedup_ttl_s: int = 7 * 24 * 3600,
+                 peek: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())) -> None:
+        """`peek` = (prefixes, keys): a claim also reads `<prefix><item key>` for each prefix
+        and each of the keys, in the same step, into `Claim.peeked` (state the worker needs
+        before it can act, such as whether the resident is with an officer)."""
         self._redis = redis
         self.name = name
         self._prefix = f"pintu:{name}:"
@@ -116,6 +129,7 @@ class KeyedQueue:
         self._pace_ms = pace_ms
         self._pace_prefix = f"pintu:pace:{pace_prefix or name}:"
         self._dedup_ttl_s = dedup_ttl_s
+        self._peek_prefixes, self._peek_keys = peek
         self._ready = self._prefix + "ready"
         self.wake_key = self._prefix + "wake"
         self._push = redis.register_script(_PUSH)
@@ -151,12 +165,14 @@ class KeyedQueue:
     async def claim(self) -> Claim | float | None:
         """The next ready head; else the seconds until one is due (float), or None when empty."""
         while True:
-            raw = await self._claim(keys=[self._ready],
-                                    args=[now_ms(), self._lease_ms, self._prefix + "q:"])
+            raw = await self._claim(keys=[self._ready, *self._peek_keys],
+                                    args=[now_ms(), self._lease_ms, self._prefix + "q:",
+                                          *self._peek_prefixes])
             state = int(raw[0])
             if state == 1:
                 key, item, token = (_text(v) for v in raw[1:4])
-                return Claim(key=key, item=json.loads(item), token=token)
+                peeked = tuple(_text(v) or None for v in raw[4:])
+                return Claim(key=key, item=json.loads(item), token=token, peeked=peeked)
             if state == 0:
                 if len(raw) == 1:
                     return None

@@ -41,7 +41,12 @@ async def run() -> None:
 
 def main() -> None:
     configure()
-    asyncio.run(run())
+    try:  # the event loop uvicorn uses too (uvicorn[standard]); the standard one otherwise
+        import uvloop
+    except ImportError:
+        asyncio.run(run())
+    else:
+        uvloop.run(run())
 
 
 if __name__ == "__main__":
