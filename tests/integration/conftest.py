@@ -9,14 +9,23 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.engine import make_url
 
 from bot.stack import Ports, Stack
 from tests.fakes.graph_api import PHONE_NUMBER_ID, FakeGraph
 from tests.fakes.server import ThreadedServer
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram
-from tests.gateway.conftest import PG_URL, REDIS_URL, _ensure_database
+from tests.gateway.conftest import PG_URL, _ensure_database
 
 PORTS = Ports(gateway=18000, rasa=15005, actions=15055, sandbox=18100)
+# The stack lives for the whole session (starting Rasa takes a minute), while later tests drop
+# and rebuild their own database and flush their Redis db: it gets a database and a Redis db of
+# its own, or its worker would take their messages and its connections block their schema.
+STACK_PG_URL = os.environ.get(
+    "TEST_STACK_DATABASE_URL",
+    make_url(PG_URL).set(database=f"{make_url(PG_URL).database}_stack")
+    .render_as_string(hide_password=False))
+STACK_REDIS_URL = os.environ.get("TEST_STACK_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 
 TG_SECRET = "integration-telegram-secret"
@@ -35,20 +44,20 @@ def channel_fakes() -> Iterator[tuple[FakeTelegram, str, FakeGraph, str]]:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory,
           channel_fakes: tuple[FakeTelegram, str, FakeGraph, str]) -> Iterator[Stack]:
-    _ensure_database(PG_URL)
+    _ensure_database(STACK_PG_URL)
     from bot.db import Base, make_engine, upgrade
 
-    engine = make_engine(PG_URL)
+    engine = make_engine(STACK_PG_URL)
     Base.metadata.drop_all(engine)
     upgrade(engine)
     engine.dispose()
     import redis
 
-    redis.Redis.from_url(REDIS_URL).flushdb()
+    redis.Redis.from_url(STACK_REDIS_URL).flushdb()
     tmp = tmp_path_factory.mktemp("stack")
     env = {
-        "DATABASE_URL": PG_URL,
-        "REDIS_URL": REDIS_URL,
+        "DATABASE_URL": STACK_PG_URL,
+        "REDIS_URL": STACK_REDIS_URL,
         "SANDBOX_DATABASE_URL": f"sqlite:///{tmp / 'sandbox.db'}",
         "OUTBOX_INTERVAL_S": "1",
         "INTERNAL_API_TOKEN": "integration-token",

@@ -56,11 +56,11 @@ def test_rasa_keeps_its_trackers_and_locks_in_redis(stack: Stack) -> None:
     same conversations."""
     import redis
 
-    from tests.gateway.conftest import REDIS_URL
+    from .conftest import STACK_REDIS_URL
 
     httpx.post(f"http://127.0.0.1:{PORTS.gateway}/api/chat",
                json={"sender": "tracker-check", "text": "halo"}, timeout=30).raise_for_status()
-    client = redis.Redis.from_url(REDIS_URL)
+    client = redis.Redis.from_url(STACK_REDIS_URL)
     try:
         keys = [k.decode() for k in client.scan_iter("pintutracker*")]
     finally:
