@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -32,7 +33,7 @@ from . import events, records
 from .db import utcnow
 from .models import Contact, Conversation, HandoffNote, HandoffRequest, Message, StaffUser
 from .office import OfficeHours
-from .outbound import approved_whatsapp_templates, window_key
+from .outbound import whatsapp_templates, window_key
 from .staff.audit import record as audit
 from .staff.auth import SignedIn, can
 from .staff.masking import has_personal, mask_personal
@@ -106,6 +107,15 @@ def split_sender(sender: str) -> tuple[str, str]:
     return channel, chat_id
 
 
+CHANNEL_LABELS = {"whatsapp": "WhatsApp", "telegram": "Telegram", "api": "Chat lokal"}
+
+
+def resident_label(channel: str, chat_id: str) -> str:
+    """How staff screens name a resident: the channel and the last 4 characters of the chat
+    id ("WhatsApp ···5432"), never the number."""
+    return f"{CHANNEL_LABELS.get(channel, channel or '?')} ···{chat_id[-4:]}"
+
+
 def parse_rating(text: str) -> int | None:
     """1-5 from "4", "#nilai 4", "4 bintang" or "⭐⭐⭐⭐"; None otherwise."""
     match = _RATING.match(text or "")
@@ -149,7 +159,8 @@ class HandoffService:
         self._sessions = sessions
         self._deliver = deliver
         self.settings = settings or HandoffSettings()
-        self._templates = approved_whatsapp_templates()
+        # The approved WhatsApp templates by name, read once (data/whatsapp/templates.yml).
+        self.templates = whatsapp_templates()
 
     # -- the resident's side --------------------------------------------------------------
 
@@ -317,43 +328,42 @@ class HandoffService:
 
     async def reply_with(self, handoff_id: int, staff: SignedIn, reply: Reply) -> None:
         """An officer's message (text, or an attachment with a caption) to the resident."""
-        sender = await asyncio.to_thread(self._check_reply, handoff_id, staff)
-        channel, chat_id = split_sender(sender)
-        if channel == "whatsapp" and not await self.window_open(sender):
-            raise HandoffError("Sudah lewat 24 jam sejak pesan terakhir warga: WhatsApp hanya "
-                               "mengizinkan template yang disetujui.")
-        await self._deliver(channel, chat_id, [reply], staff_id=staff.staff_id)
-        await events.publish(self._redis, {"type": "message", "handoff_id": handoff_id})
+        await self._send(handoff_id, staff, lambda channel: reply, template=False)
 
     async def send_template(self, handoff_id: int, staff: SignedIn, name: str,
                             parameters: list[str]) -> None:
         """An approved WhatsApp template (the only thing allowed outside the 24-hour window)."""
-        if name not in self._templates:
+        if name not in self.templates:
             raise HandoffError("Template tidak dikenal atau belum disetujui.")
+        body = self.template_text(name, parameters)
+        template = Template(name=name, parameters=tuple(parameters))
+        await self._send(handoff_id, staff, lambda channel: Reply(
+            text=body, template=template if channel == "whatsapp" else None), template=True)
+
+    async def _send(self, handoff_id: int, staff: SignedIn, make: Callable[[str], Reply], *,
+                    template: bool) -> None:
+        """Checks that this officer may write, and (but for a template) that WhatsApp's window
+        is open; sends; counts the first response only once something went out."""
         sender = await asyncio.to_thread(self._check_reply, handoff_id, staff)
         channel, chat_id = split_sender(sender)
-        body = self.template_text(name, parameters)
-        reply = Reply(text=body, template=Template(name=name, parameters=tuple(parameters))
-                      if channel == "whatsapp" else None)
-        await self._deliver(channel, chat_id, [reply], staff_id=staff.staff_id)
+        if not template and not await self.window_open(sender):
+            raise HandoffError("Sudah lewat 24 jam sejak pesan terakhir warga: WhatsApp hanya "
+                               "mengizinkan template yang disetujui.")
+        await self._deliver(channel, chat_id, [make(channel)], staff_id=staff.staff_id)
+        await asyncio.to_thread(self._first_response, handoff_id)
         await events.publish(self._redis, {"type": "message", "handoff_id": handoff_id})
 
+    def _first_response(self, handoff_id: int) -> None:
+        with self._sessions.begin() as session:
+            session.execute(update(HandoffRequest).where(
+                HandoffRequest.id == handoff_id, HandoffRequest.first_response_at.is_(None))
+                .values(first_response_at=utcnow()))
+
     def template_text(self, name: str, parameters: list[str]) -> str:
-        body = self.templates().get(name, {}).get("body", "")
+        body = str(self.templates.get(name, {}).get("body", ""))
         for number, value in enumerate(parameters, start=1):
             body = body.replace("{{" + str(number) + "}}", value)
         return body
-
-    @staticmethod
-    def templates() -> dict[str, dict[str, Any]]:
-        from pathlib import Path
-
-        import yaml
-
-        from .outbound import TEMPLATES_FILE
-
-        data = yaml.safe_load(Path(TEMPLATES_FILE).read_text(encoding="utf-8")) or {}
-        return {str(t["name"]): dict(t) for t in data.get("templates") or []}
 
     def _check_reply(self, handoff_id: int, staff: SignedIn) -> str:
         with self._sessions.begin() as session:
@@ -362,8 +372,6 @@ class HandoffService:
                 raise HandoffError("Ambil percakapan ini dulu sebelum membalas.")
             if handoff.assigned_to != staff.staff_id and not can(staff.role, "supervisor"):
                 raise HandoffError("Percakapan ini ditangani petugas lain.")
-            if handoff.first_response_at is None:
-                handoff.first_response_at = utcnow()
             return handoff.sender_id
 
     async def window_open(self, sender: str) -> bool:
@@ -583,17 +591,10 @@ class HandoffService:
             "overdue": handoff.status == WAITING and waited > self.settings.first_response_s,
             "flagged": handoff.delay_notice_at is not None and handoff.status == WAITING,
             "assigned_to": names.get(handoff.assigned_to or 0),
-            "resident": self.resident_label(handoff),
+            "resident": resident_label(*split_sender(handoff.sender_id)),
             "last_messages": [mask_personal(text)[:140] for text in last],
         }
 
-    @staticmethod
-    def resident_label(handoff: HandoffRequest) -> str:
-        """How staff screens name a resident: channel and a masked id, never the number."""
-        _, chat_id = split_sender(handoff.sender_id)
-        tail = chat_id[-4:] if len(chat_id) > 4 else chat_id
-        label = {"whatsapp": "WhatsApp", "telegram": "Telegram", "api": "Chat lokal"}
-        return f"{label.get(handoff.channel or '', handoff.channel or '?')} ···{tail}"
 
     def _live(self, session: Session, now: datetime) -> list[dict[str, Any]]:
         """Conversations the bot is handling now (a resident wrote in the last hour)."""
@@ -605,10 +606,8 @@ class HandoffService:
             .order_by(Contact.last_inbound_at.desc()).limit(50)))
         out = []
         for contact in contacts:
-            tail = contact.external_id[-4:]
-            label = {"whatsapp": "WhatsApp", "telegram": "Telegram", "api": "Chat lokal"}
             out.append({"contact_id": contact.id, "channel": contact.channel,
-                        "resident": f"{label.get(contact.channel, contact.channel)} ···{tail}",
+                        "resident": resident_label(contact.channel, contact.external_id),
                         "last_inbound_s": int((now - records._aware(
                             contact.last_inbound_at or now)).total_seconds())})
         return out

@@ -64,10 +64,16 @@ class ChannelLimits:
 TEMPLATES_FILE = Path(__file__).resolve().parent.parent / "data" / "whatsapp" / "templates.yml"
 
 
-def approved_whatsapp_templates(path: Path = TEMPLATES_FILE) -> frozenset[str]:
-    """The names of the WhatsApp templates Meta approved (data/whatsapp/templates.yml)."""
+def whatsapp_templates(path: Path = TEMPLATES_FILE) -> dict[str, dict[str, Any]]:
+    """The WhatsApp templates Meta approved (data/whatsapp/templates.yml), by name: language,
+    category and body with its {{1}}, {{2}} ... placeholders."""
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return frozenset(str(t["name"]) for t in data.get("templates") or [])
+    return {str(t["name"]): dict(t) for t in data.get("templates") or []}
+
+
+def approved_whatsapp_templates(path: Path = TEMPLATES_FILE) -> frozenset[str]:
+    """The names of the WhatsApp templates Meta approved."""
+    return frozenset(whatsapp_templates(path))
 
 
 OUTCOME_TTL_S = 24 * 3600

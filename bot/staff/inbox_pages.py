@@ -80,7 +80,7 @@ async def handoff_detail(handoff_id: int, request: Request,
     if not result["window_open"]:
         result["templates"] = [
             {"name": name, "body": t.get("body", ""), "language": t.get("language", "id")}
-            for name, t in s.handoffs.templates().items()]
+            for name, t in s.handoffs.templates.items()]
     return result
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from integrations.agency.privacy import mask_nik
+
 # 16 digits, optionally grouped by single spaces, dots or dashes: a NIK or a KK number.
 _SIXTEEN = re.compile(r"(?<![\d])(?:\d[ .-]?){15}\d(?![\d])")
 # Indonesian mobile numbers: +62 8.., 62 8.., 08.., with optional separators.
@@ -20,8 +22,7 @@ def _digits(text: str) -> str:
 
 
 def _mask_sixteen(match: re.Match[str]) -> str:
-    digits = _digits(match.group(0))
-    return digits[:4] + "*" * 10 + digits[-2:]
+    return mask_nik(_digits(match.group(0)))
 
 
 def _mask_phone(match: re.Match[str]) -> str:

@@ -139,7 +139,9 @@ def test_outside_the_whatsapp_window_only_a_template_goes(make_gateway: Any) -> 
     with pytest.raises(HandoffError, match="24 jam"):
         gw.call(gw.services.handoffs.reply(handoff_id, ani, "halo"))
     assert gw.call(gw.services.handoffs.detail(handoff_id, ani))["window_open"] is False
+    assert gw.rows("SELECT first_response_at FROM handoff_requests")[0][0] is None  # not sent
     gw.call(gw.services.handoffs.send_template(handoff_id, ani, "pintu_reply_ready", []))
+    assert gw.rows("SELECT first_response_at FROM handoff_requests")[0][0] is not None
     body = wait_for(lambda: gw.graph.sent(), what="the template")[-1]
     assert body["type"] == "template" and body["template"]["name"] == "pintu_reply_ready"
     with pytest.raises(HandoffError, match="Template"):
