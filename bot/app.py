@@ -16,6 +16,7 @@ from sqlalchemy.orm import sessionmaker
 from integrations.agency import AgencyClients
 
 from . import localchat
+from .aio import raise_if_cancelled
 from .channels import Channels, build_channels, poll_telegram
 from .conversation import ConversationService
 from .db import make_engine, make_sessionmaker
@@ -165,6 +166,7 @@ async def register_telegram_webhook(services: Services) -> None:
 async def run_outbox(services: Services, interval_s: float) -> None:
     """Forwards complaints that LAKSA could not take when they were filed."""
     while True:
+        raise_if_cancelled()
         try:
             await services.tickets.forward_due()
         except Exception:

@@ -19,6 +19,7 @@ from integrations.whatsapp.client import WhatsAppClient
 from integrations.whatsapp.render import render as render_whatsapp
 from integrations.whatsapp.render import reply_keys
 
+from .aio import raise_if_cancelled
 from .inbox import Inbox
 from .media import MediaStore
 from .outbound import Outbox
@@ -115,6 +116,7 @@ async def poll_telegram(client: TelegramClient, inbox: Inbox, timeout_s: int = 3
     offset: int | None = None
     log.info("telegram: long polling started")
     while True:
+        raise_if_cancelled()
         try:
             updates: list[dict[str, Any]] = await client.get_updates(offset, timeout_s)
         except asyncio.CancelledError:

@@ -18,6 +18,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from .aio import raise_if_cancelled
+
 log = logging.getLogger(__name__)
 
 CHANNEL = "pintu:staff:events"
@@ -43,12 +45,14 @@ class EventHub:
 
     async def _run(self) -> None:
         while True:
+            raise_if_cancelled()
             try:
                 pubsub = self._redis.pubsub()
                 await pubsub.subscribe(CHANNEL)
                 self._ready.set()
                 try:
                     async for message in pubsub.listen():
+                        raise_if_cancelled()
                         if message.get("type") != "message":
                             continue
                         self._dispatch(json.loads(message["data"]))

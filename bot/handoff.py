@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from integrations.replies import Option, Reply, Template
 
 from . import events, records
+from .aio import raise_if_cancelled
 from .db import utcnow
 from .models import Contact, Conversation, HandoffNote, HandoffRequest, Message, StaffUser
 from .office import OfficeHours
@@ -512,6 +513,7 @@ class HandoffService:
         """The periodic part (in the worker process): notices, automatic assignment, keys."""
         rounds = 0
         while True:
+            raise_if_cancelled()
             try:
                 await self.check_waiting()
                 if self.settings.auto_assign:

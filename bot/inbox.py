@@ -27,6 +27,7 @@ from integrations.replies import Rendered, Reply, from_bot_messages
 from nlu import geo
 
 from . import records
+from .aio import raise_if_cancelled
 from .conversation import APOLOGY, ConversationService
 from .handoff import INTERCEPT_PEEK, HandoffService
 from .media import MediaRefused, MediaStore
@@ -181,6 +182,7 @@ class Inbox:
 
     async def _worker(self) -> None:
         while True:
+            raise_if_cancelled()
             try:
                 if not await self.work_once():
                     await self._redis.blpop([self.messages.wake_key, self.receipts.wake_key],

@@ -37,6 +37,7 @@ from integrations.channel_errors import (
 from integrations.replies import Rendered
 
 from . import records
+from .aio import raise_if_cancelled
 from .queues import Claim, KeyedQueue, LeaseLost, RateLimiter
 
 log = logging.getLogger(__name__)
@@ -191,6 +192,7 @@ class Outbox:
     async def _sender(self, channel: str) -> None:
         reply, bulk = self.queue(channel, "reply"), self.queue(channel, "bulk")
         while True:
+            raise_if_cancelled()
             try:
                 waits: list[float] = []
                 for queue in (reply, bulk):

@@ -212,3 +212,27 @@ def _sync_exists(redis: Any, key: str) -> bool:
         return bool(client.exists(key))
     finally:
         client.close()
+
+
+async def test_a_sender_stops_even_when_redis_swallows_the_cancellation(
+        pg_engine: Engine) -> None:
+    # redis-py's BLPOP sometimes returns normally when its task is cancelled: the sender loop
+    # must still end, or shutting down (and every test teardown) hangs.
+    redis = make_redis(REDIS_URL)
+    box = Outbox(redis, make_sessionmaker(pg_engine),
+                 limits={"whatsapp": ChannelLimits(50, 0)})
+    box.register("whatsapp", Recorder(), account="109876543210987")
+
+    async def swallowing_blpop(*_: Any, **__: Any) -> None:
+        try:
+            await asyncio.sleep(0.05)
+        except asyncio.CancelledError:
+            return None  # what redis-py does now and then
+
+    redis.blpop = swallowing_blpop  # type: ignore[method-assign]
+    sender = asyncio.create_task(box.run("whatsapp", 1))
+    await asyncio.sleep(0.2)
+    sender.cancel()
+    done, _ = await asyncio.wait({sender}, timeout=2.0)
+    assert sender in done and sender.cancelled()
+    await redis.aclose()
