@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dtm
 import json
 import logging
@@ -23,6 +24,7 @@ from integrations.channel_errors import (
 )
 from integrations.replies import Media, Option, Reply
 from integrations.telegram import TelegramClient, check_secret, parse_update, render
+from tests.channels.conftest import wait_for
 from tests.fakes.server import free_port
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram
 
@@ -154,6 +156,9 @@ async def test_slow_answer_is_a_temporary_failure(
         with pytest.raises(TemporaryFailure, match="timed out"):
             await client.send(render(Reply(text="halo"), CHAT)[0])
         fake.delay(0)
+    # The server still answers the abandoned call a second later: wait for it here, or it lands
+    # among the next test's calls (the fake is shared by the module).
+    await asyncio.to_thread(wait_for, lambda: fake.calls("sendMessage"), 3.0, "the late answer")
 
 
 async def test_nothing_listening_is_a_temporary_failure() -> None:

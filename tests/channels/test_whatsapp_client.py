@@ -6,6 +6,7 @@ API on a real socket for the whole round trip.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -28,7 +29,7 @@ from integrations.replies import Media, Option, Reply
 from integrations.whatsapp import WhatsAppClient, render
 from tests.fakes.graph_api import FakeGraph, graph_error
 
-from .conftest import WA_TOKEN
+from .conftest import WA_TOKEN, wait_for
 
 TOKEN = WA_TOKEN  # the token the shared fake Graph API server expects
 PHONE_ID = "109876543210987"
@@ -346,6 +347,9 @@ async def test_fake_timeout_is_temporary(
         with pytest.raises(TemporaryFailure):
             await client.send(text_message())
     fake.delay(0)
+    # The server still answers the abandoned call half a second later: wait for it here, or it
+    # lands among the next test's calls (the fake is shared by the module).
+    await asyncio.to_thread(wait_for, lambda: fake.calls("message"), 3.0, "the late answer")
 
 
 async def test_fake_upload_and_send_stored_document(fake: FakeGraph,
