@@ -250,3 +250,107 @@ class AuditEntry(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     ip: Mapped[str | None] = mapped_column(String(64))
+
+
+class Prediction(Base):
+    """What the NLU understood of one resident message, kept for admins to review and to turn into
+    training data (`bot.learning`). Only the masked text is stored (NIK, KK and phone digits
+    starred in place, so entity offsets still fit); button presses are not predictions."""
+
+    __tablename__ = "nlu_predictions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL"), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    model_version: Mapped[str | None] = mapped_column(String(80))
+    text: Mapped[str] = mapped_column(Text)  # masked
+    # Lower-cased, numbers and punctuation folded: messages that say the same thing share it.
+    text_key: Mapped[str] = mapped_column(String(200))
+    intent: Mapped[str | None] = mapped_column(String(64))
+    confidence: Mapped[float] = mapped_column(default=0.0)
+    ranking: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    entities: Mapped[list[Any]] = mapped_column(JSON, default=list)  # values masked like the text
+    fallback: Mapped[bool] = mapped_column(default=False)  # answered with a fallback
+    unsure: Mapped[bool] = mapped_column(default=False)  # confidence below the review bar
+    flagged_by: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL", name="fk_nlu_predictions_flagged_by"))
+    flagged_at: Mapped[datetime | None]
+    # none (confident, not for review) | pending | labelled | dismissed
+    review: Mapped[str] = mapped_column(String(16), default="none")
+    label_intent: Mapped[str | None] = mapped_column(String(64))
+    label_entities: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    labelled_by: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL", name="fk_nlu_predictions_labelled_by"))
+    labelled_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_nlu_predictions_review", "review", "text_key"),)
+
+
+class ModelVersion(Base):
+    """A trained model: where it is, what it was trained on and how it scored."""
+
+    __tablename__ = "model_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[str] = mapped_column(String(80), unique=True)  # the file name's stem
+    path: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="training")  # training|ready|failed
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL", name="fk_model_versions_created_by"))
+    data_hash: Mapped[str | None] = mapped_column(String(64))
+    config_hash: Mapped[str | None] = mapped_column(String(64))
+    pipeline: Mapped[str | None] = mapped_column(Text)  # the config.yml it was trained with
+    epochs_override: Mapped[int | None]
+    training_seconds: Mapped[float | None]
+    examples: Mapped[int | None]
+    labelled_examples: Mapped[int | None]  # of which came from the review page
+    # {"heldout": {...}, "cross_validation": {...}, "test_set_hash": ...} from `nlu.jobs evaluate`
+    evaluation: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    confusion_png: Mapped[str | None] = mapped_column(Text)
+    promoted_at: Mapped[datetime | None]  # the last time it went live
+
+
+class ModelPromotion(Base):
+    """One change of the live model: a promotion or a rollback, with who and why."""
+
+    __tablename__ = "model_promotions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"))
+    previous_id: Mapped[int | None] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="SET NULL"))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id",
+                                                            ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(16))  # promote | rollback
+    gate: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    servers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ModelJob(Base):
+    """A background job of the retraining loop (train, evaluate), with its progress."""
+
+    __tablename__ = "model_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # train | evaluate
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    # queued -> running -> succeeded | failed | cancelled
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="SET NULL"))
+    progress: Mapped[float] = mapped_column(default=0.0)
+    stage: Mapped[str] = mapped_column(String(120), default="")
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id",
+                                                              ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_model_jobs_status", "status", "created_at"),)

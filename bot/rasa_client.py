@@ -42,6 +42,47 @@ class BotMessage:
         )
 
 
+class RasaRefused(RasaError):
+    """Rasa refused the request (4xx): a bad model path, a missing token, a swap in progress."""
+
+    def __init__(self, status_code: int, message: str) -> None:
+        super().__init__(f"Rasa refused the request: {status_code} {message}".strip())
+        self.status_code = status_code
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """What the NLU understood of one message (the pintu channel's `understanding`)."""
+
+    text: str
+    intent: str | None
+    confidence: float
+    ranking: tuple[tuple[str, float], ...] = ()
+    entities: tuple[dict[str, Any], ...] = ()
+    fallback: bool = False
+    actions: tuple[str, ...] = ()
+    model: str | None = None
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Understanding:
+        ranking = tuple((str(r.get("name")), float(r.get("confidence") or 0.0))
+                        for r in raw.get("intent_ranking") or () if isinstance(r, dict))
+        return cls(text=str(raw.get("text") or ""), intent=raw.get("intent"),
+                   confidence=float(raw.get("confidence") or 0.0), ranking=ranking,
+                   entities=tuple(e for e in raw.get("entities") or () if isinstance(e, dict)),
+                   fallback=bool(raw.get("fallback")),
+                   actions=tuple(str(a) for a in raw.get("actions") or ()),
+                   model=raw.get("model"))
+
+
+@dataclass(frozen=True)
+class Turn:
+    """The bot's replies to one message and, when Rasa parsed it, what it understood."""
+
+    replies: list[BotMessage]
+    understanding: Understanding | None
+
+
 class RasaClient:
     """Talks to a Rasa server's REST channel and HTTP API."""
 
@@ -63,7 +104,13 @@ class RasaClient:
         if response.status_code >= 500:
             raise RasaUnavailable(f"Rasa answered {response.status_code}")
         if response.status_code >= 400:
-            raise RasaError(f"Rasa refused the request: {response.status_code}")
+            try:
+                detail = response.json()
+                message = str(detail.get("message") or detail.get("error") or "") \
+                    if isinstance(detail, dict) else ""
+            except ValueError:
+                message = ""
+            raise RasaRefused(response.status_code, message[:200])
         return response.json()
 
     async def send(
@@ -73,6 +120,30 @@ class RasaClient:
         body = {"sender": sender, "message": text, "metadata": metadata or {}}
         raw = await self._request("POST", "/webhooks/rest/webhook", json=body)
         return [BotMessage.from_rasa(item) for item in raw or []]
+
+    async def converse(
+        self, sender: str, text: str, metadata: dict[str, Any] | None = None
+    ) -> Turn:
+        """Sends one resident message through the pintu channel (`nlu/serving.py`): the replies
+        and what the NLU understood, in one call."""
+        body = {"sender": sender, "message": text, "metadata": metadata or {}}
+        raw = await self._request("POST", "/webhooks/pintu/webhook", json=body) or {}
+        understood = raw.get("understanding")
+        return Turn([BotMessage.from_rasa(item) for item in raw.get("messages") or []],
+                    Understanding.from_json(understood) if isinstance(understood, dict) else None)
+
+    async def model_info(self) -> dict[str, Any]:
+        """The model this server is serving (`GET /webhooks/pintu/model`)."""
+        result: dict[str, Any] = await self._request("GET", "/webhooks/pintu/model")
+        return result
+
+    async def swap_model(self, model_file: str, token: str,
+                         timeout: float = 600.0) -> dict[str, Any]:
+        """Loads `model_file` beside the current model and switches to it when ready."""
+        result: dict[str, Any] = await self._request(
+            "PUT", "/webhooks/pintu/model", json={"model_file": model_file},
+            headers={"authorization": f"Bearer {token}"}, timeout=timeout)
+        return result
 
     async def status(self) -> dict[str, Any]:
         """The loaded model's status (`GET /status`)."""

@@ -66,9 +66,28 @@ class Settings(BaseSettings):
     handoff_auto_assign: bool = False
     handoff_timer_interval_s: float = Field(default=15.0, gt=0)
     pintu_office_hours: str = "mon-fri 08:00-16:00"
+    # Retraining (see docs/retraining.md). A prediction below this confidence goes to review.
+    nlu_review_confidence: float = Field(default=0.7, ge=0, le=1)
+    # Predictions nobody labelled are deleted after this many days (personal data, kept short).
+    nlu_prediction_retention_days: int = Field(default=90, ge=1)
+    # Every Rasa server the gateway talks to (comma-separated); a promotion swaps the model in
+    # each. Empty: RASA_URL alone.
+    rasa_urls: str = ""
+    # The Rasa environment's Python, which runs training and evaluation jobs (nlu.jobs).
+    rasa_python: Path = ROOT / ".venv-rasa" / "bin" / "python"
+    models_dir: Path = ROOT / "models"
+    # Whether this process runs queued training and evaluation jobs (one at a time).
+    run_model_jobs: bool = True
+    # Cross-validation folds run for every candidate after its held-out evaluation (0: none).
+    nlu_cv_folds: int = Field(default=3, ge=0, le=10)
     # The gateway's public https address; when set in webhook mode, the gateway registers
     # <public_base_url>/webhooks/telegram (with the secret token) with Telegram at start-up.
     public_base_url: str | None = None
+
+    @property
+    def rasa_servers(self) -> list[str]:
+        listed = [u.strip().rstrip("/") for u in self.rasa_urls.split(",") if u.strip()]
+        return listed or [self.rasa_url.rstrip("/")]
 
     @property
     def telegram_enabled(self) -> bool:

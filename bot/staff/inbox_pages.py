@@ -21,6 +21,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from sse_starlette.sse import EventSourceResponse
 
 from integrations.replies import Media, Reply
@@ -28,11 +29,12 @@ from integrations.replies import Media, Reply
 from ..api.deps import services
 from ..app import Services
 from ..handoff import RESOLUTIONS, HandoffError
+from ..learning import predictions
 from ..media import MediaRefused
 from ..models import CannedReply, StaffUser
 from . import audit
 from .auth import SignedIn, can
-from .web import StaffError, client_ip, current_staff, render, verify_csrf
+from .web import StaffError, client_ip, current_staff, render, run_db, verify_csrf
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -187,6 +189,22 @@ async def reveal(message_id: int, body: RevealIn, request: Request,
                  s: Annotated[Services, Depends(services)]) -> dict[str, str]:
     text = await attempt(s.handoffs.reveal(message_id, staff, body.reason, ip=client_ip(request)))
     return {"text": text}
+
+
+@router.post("/staff/api/messages/{message_id}/flag")
+async def flag_misunderstood(message_id: int, request: Request,
+                             staff: Annotated[SignedIn, Depends(verify_csrf)]) -> dict[str, str]:
+    """An officer marks a resident's message the bot misunderstood: it joins the NLU review."""
+    def work(session: Session) -> None:
+        predictions.flag(session, message_id, staff.staff_id)
+        audit.record(session, staff.staff_id, "nlu_flagged", f"message:{message_id}",
+                     ip=client_ip(request))
+
+    try:
+        await run_db(request, work)
+    except LookupError as exc:
+        raise StaffError(404, "Pesan warga itu tidak ditemukan.") from exc
+    return {"status": "ditandai"}
 
 
 @router.post("/staff/api/me/availability")

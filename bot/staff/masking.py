@@ -38,3 +38,18 @@ def mask_personal(text: str) -> str:
 def has_personal(text: str) -> bool:
     """Whether masking would hide something in `text` (the screen then offers to reveal it)."""
     return bool(_SIXTEEN.search(text or "") or _PHONE.search(text or ""))
+
+
+def _star_digits(segment: str, keep_head: int, keep_tail: int) -> str:
+    """Digits of `segment` starred except the first and last few; separators stay in place."""
+    positions = [i for i, ch in enumerate(segment) if ch.isdigit()]
+    hidden = set(positions[keep_head:len(positions) - keep_tail])
+    return "".join("*" if i in hidden else ch for i, ch in enumerate(segment))
+
+
+def star_personal(text: str) -> str:
+    """Like `mask_personal`, but every character stays where it was (separators kept, digits
+    starred in place), so that offsets into the original text still fit the masked one: the
+    stored NLU predictions keep their entity spans."""
+    starred = _SIXTEEN.sub(lambda m: _star_digits(m.group(0), 4, 2), text or "")
+    return _PHONE.sub(lambda m: _star_digits(m.group(0), 4, 3), starred)

@@ -9,14 +9,27 @@ from typing import Any
 import httpx
 
 
+def understood(body: dict[str, Any]) -> dict[str, Any]:
+    """A plausible reading of the message: "inform", sure of itself."""
+    return {"text": body["message"], "intent": "inform", "confidence": 0.93,
+            "intent_ranking": [{"name": "inform", "confidence": 0.93},
+                               {"name": "greet", "confidence": 0.04}],
+            "entities": [], "fallback": False, "actions": ["action_listen"],
+            "model": "test-model"}
+
+
 class FakeRasa:
-    """Answers Rasa's REST channel like a Rasa server; records what it was sent."""
+    """Answers like a Rasa server with the pintu channel (`nlu/serving.py`) and the REST channel;
+    records what it was sent."""
 
     def __init__(self, reply: Callable[[dict[str, Any]], list[dict[str, Any]]] | None = None,
-                 status_code: int = 200) -> None:
+                 status_code: int = 200,
+                 understand: Callable[[dict[str, Any]], dict[str, Any] | None] = understood,
+                 ) -> None:
         self.received: list[dict[str, Any]] = []
         self.reply = reply or (lambda body: [{"recipient_id": body["sender"],
                                               "text": f"echo: {body['message']}"}])
+        self.understand = understand
         self.status_code = status_code
 
     def handler(self, request: httpx.Request) -> httpx.Response:
@@ -26,6 +39,9 @@ class FakeRasa:
         self.received.append(body)
         if self.status_code != 200:
             return httpx.Response(self.status_code, json={"error": "down"})
+        if request.url.path == "/webhooks/pintu/webhook":
+            return httpx.Response(200, json={"messages": self.reply(body),
+                                             "understanding": self.understand(body)})
         return httpx.Response(200, json=self.reply(body))
 
     def client(self) -> httpx.AsyncClient:
