@@ -48,6 +48,21 @@ class RasaRefused(RasaError):
     def __init__(self, status_code: int, message: str) -> None:
         super().__init__(f"Rasa refused the request: {status_code} {message}".strip())
         self.status_code = status_code
+        self.message = message
+
+
+def _error_message(response: httpx.Response) -> str:
+    """The message of an error body: ours (`{"error": {"message"}}`) or Rasa's (`{"message"}`)."""
+    try:
+        detail = response.json()
+    except ValueError:
+        return ""
+    if not isinstance(detail, dict):
+        return ""
+    error = detail.get("error")
+    if isinstance(error, dict):
+        error = error.get("message")
+    return str(error or detail.get("message") or "")[:200]
 
 
 @dataclass(frozen=True)
@@ -84,7 +99,7 @@ class Turn:
 
 
 class RasaClient:
-    """Talks to a Rasa server's REST channel and HTTP API."""
+    """Talks to a Rasa server's pintu and REST channels and its HTTP API."""
 
     def __init__(
         self, base_url: str, *, client: httpx.AsyncClient | None = None, timeout: float = 10.0
@@ -102,15 +117,10 @@ class RasaClient:
         except httpx.HTTPError as exc:
             raise RasaUnavailable(f"Rasa unreachable: {type(exc).__name__}") from exc
         if response.status_code >= 500:
-            raise RasaUnavailable(f"Rasa answered {response.status_code}")
+            raise RasaUnavailable(
+                f"Rasa answered {response.status_code} {_error_message(response)}".strip())
         if response.status_code >= 400:
-            try:
-                detail = response.json()
-                message = str(detail.get("message") or detail.get("error") or "") \
-                    if isinstance(detail, dict) else ""
-            except ValueError:
-                message = ""
-            raise RasaRefused(response.status_code, message[:200])
+            raise RasaRefused(response.status_code, _error_message(response))
         return response.json()
 
     async def send(
@@ -133,13 +143,19 @@ class RasaClient:
                     Understanding.from_json(understood) if isinstance(understood, dict) else None)
 
     async def model_info(self) -> dict[str, Any]:
-        """The model this server is serving (`GET /webhooks/pintu/model`)."""
+        """The model this server is serving (`GET /webhooks/pintu/model`): `{"model",
+        "model_id", "path", "loaded_at", "swapping"}`."""
         result: dict[str, Any] = await self._request("GET", "/webhooks/pintu/model")
         return result
 
     async def swap_model(self, model_file: str, token: str,
-                         timeout: float = 600.0) -> dict[str, Any]:
-        """Loads `model_file` beside the current model and switches to it when ready."""
+                         timeout: float = 300.0) -> dict[str, Any]:
+        """Loads `model_file` beside the current model and switches to it when ready.
+
+        Conversations and in-flight messages carry on; returns `{"model", "previous",
+        "load_seconds"}`. Raises `RasaRefused` (401 token, 400 path, 409 swap running) or
+        `RasaUnavailable` (unreachable, or 500: the model failed to load, the old one serves on).
+        """
         result: dict[str, Any] = await self._request(
             "PUT", "/webhooks/pintu/model", json={"model_file": model_file},
             headers={"authorization": f"Bearer {token}"}, timeout=timeout)

@@ -69,7 +69,8 @@ class Stack:
                 "rasa",
                 [str(rvenv / "rasa"), "run", "--enable-api", "--model", self.model,
                  "--interface", host, "--port", str(p.rasa),
-                 "--endpoints", str(ROOT / "endpoints.yml"), "--quiet"],
+                 "--endpoints", str(ROOT / "endpoints.yml"),
+                 "--credentials", str(ROOT / "credentials.yml"), "--quiet"],
                 f"http://{host}:{p.rasa}/status",
             ),
             Service(
