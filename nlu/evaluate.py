@@ -15,7 +15,8 @@ TEST_SET = ROOT / "tests" / "nlu" / "test_nlu.yml"
 REPORTS = ROOT / "reports"
 
 
-def write_confusion_matrix(scores: Scores, path: Path) -> None:
+def write_confusion_matrix(scores: Scores, path: Path, *, test_name: str = TEST_SET.name) -> None:
+    """The confusion matrix of `scores` as a PNG, titled with the test set's name."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -27,7 +28,7 @@ def write_confusion_matrix(scores: Scores, path: Path) -> None:
     ConfusionMatrixDisplay.from_predictions(
         scores.truth, scores.predicted, labels=labels, ax=ax, xticks_rotation=90, colorbar=False
     )
-    ax.set_title(f"Pintu intents on {TEST_SET.name}: macro-F1 {scores.macro_f1:.3f}")
+    ax.set_title(f"Pintu intents on {test_name}: macro-F1 {scores.macro_f1:.3f}")
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)
@@ -59,8 +60,7 @@ def main() -> None:
         "accuracy": scores.accuracy, "macro_f1": scores.macro_f1, "per_intent": scores.per_intent,
     }, indent=2))
     (REPORTS / "intent_errors.json").write_text(json.dumps(
-        [{"text": t, "intent": y, "predicted": p} for t, y, p in scores.errors],
-        indent=2, ensure_ascii=False))
+        scores.error_records(), indent=2, ensure_ascii=False))
     write_confusion_matrix(scores, REPORTS / "confusion_matrix.png")
     print(f"test set: macro-F1 {scores.macro_f1:.3f}, accuracy {scores.accuracy:.3f}")
     for intent, row in sorted(scores.per_intent.items(), key=lambda kv: kv[1]["f1"]):

@@ -34,6 +34,10 @@ class Scores:
     predicted: list[str] = field(repr=False)
     errors: list[tuple[str, str, str]] = field(repr=False)
 
+    def error_records(self) -> list[dict[str, str]]:
+        """The misclassified messages as {"text", "intent", "predicted"} rows."""
+        return [{"text": t, "intent": y, "predicted": p} for t, y, p in self.errors]
+
 
 def score(truth: Sequence[str], predicted: Sequence[str], texts: Sequence[str]) -> Scores:
     """Macro-F1 over the true intents; a fallback prediction counts as a miss."""
