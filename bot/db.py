@@ -9,11 +9,11 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -96,6 +96,16 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+T = TypeVar("T")
+
+
+def in_transaction(sessions: sessionmaker, work: Callable[..., T], *args: Any) -> T:
+    """`work(session, *args)` in one transaction, committed unless it raises (callers in async
+    code run it with `asyncio.to_thread`)."""
+    with sessions.begin() as session:
+        return work(session, *args)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:

@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..db import make_engine, make_sessionmaker
-from ..models import ModelJob, ModelPromotion, ModelVersion, StaffUser
+from ..models import ModelJob, ModelVersion, StaffUser
 from ..settings import Settings, get_settings
 from ..staff import audit
 from . import jobs, predictions, promotion, registry, training_data
@@ -148,8 +148,7 @@ async def _promote(sessions: sessionmaker, settings: Settings, version: str, by:
 
 
 def _previous(session: Session, settings: Settings) -> str | None:
-    last = session.scalar(select(ModelPromotion).order_by(ModelPromotion.at.desc(),
-                                                          ModelPromotion.id.desc()).limit(1))
+    last = registry.last_promotion(session)
     if last is None or last.previous_id is None:
         return None
     before = session.get(ModelVersion, last.previous_id)

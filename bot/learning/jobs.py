@@ -25,7 +25,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..aio import raise_if_cancelled
-from ..db import utcnow
+from ..db import in_transaction, utcnow
 from ..models import ModelJob, ModelVersion
 from . import predictions, registry, training_data
 
@@ -173,8 +173,7 @@ class JobRunner:
     # -- steps ---------------------------------------------------------------------------------
 
     def _tx(self, work: Callable[[Session], Any]) -> Any:
-        with self._sessions.begin() as session:
-            return work(session)
+        return in_transaction(self._sessions, work)
 
     async def _finish(self, job_id: int, status: str, error: str | None) -> None:
         def work(session: Session) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..db import in_transaction
 from ..rasa_client import RasaClient, RasaError
 from ..staff import audit
 from . import registry
@@ -76,7 +77,7 @@ async def promote(sessions: sessionmaker, servers: Sequence[str], token: str, mo
                     current.path if current else None, action, gate)
 
         path, previous, previous_path, action, gate = await asyncio.to_thread(
-            _in_tx, sessions, check)
+            in_transaction, sessions, check)
         results = await _swap_all(servers, token, path, previous_path, make)
 
         def record(session: Session) -> None:
@@ -91,15 +92,10 @@ async def promote(sessions: sessionmaker, servers: Sequence[str], token: str, mo
             audit.record(session, staff_id, name, f"model:{version}",
                          reason=reason if overridden else None,
                          detail={"previous": previous, "gate": gate.as_json()}, ip=ip)
-        await asyncio.to_thread(_in_tx, sessions, record)
+        await asyncio.to_thread(in_transaction, sessions, record)
         registry.write_pointer(models_dir, Path(path))
         return Outcome(version, previous, action, results,
                        action == "promote" and not gate.passed)
-
-
-def _in_tx(sessions: sessionmaker, work: Callable[[Session], Any]) -> Any:
-    with sessions.begin() as session:
-        return work(session)
 
 
 async def _swap_all(servers: Sequence[str], token: str, path: str, previous_path: str | None,

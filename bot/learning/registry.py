@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from nlu.evaluation import latest_model
+
 from ..db import utcnow
 from ..models import ModelPromotion, ModelVersion
 
@@ -53,8 +55,10 @@ def serving_file(models_dir: Path) -> Path | None:
     promoted = current_file(models_dir)
     if promoted is not None:
         return promoted
-    found = sorted(models_dir.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
-    return found[-1] if found else None
+    try:
+        return latest_model(models_dir)
+    except FileNotFoundError:
+        return None
 
 
 def stem(path: Path | str) -> str:
@@ -74,10 +78,14 @@ def sync_files(session: Session, models_dir: Path) -> None:
     session.flush()
 
 
+def last_promotion(session: Session) -> ModelPromotion | None:
+    found = history(session, limit=1)
+    return found[0] if found else None
+
+
 def live(session: Session) -> ModelVersion | None:
     """The version promoted last (a rollback counts as a promotion of the older one)."""
-    last = session.scalar(select(ModelPromotion).order_by(ModelPromotion.at.desc(),
-                                                          ModelPromotion.id.desc()).limit(1))
+    last = last_promotion(session)
     return session.get(ModelVersion, last.version_id) if last is not None else None
 
 

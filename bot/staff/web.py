@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..api.deps import services
+from ..db import in_transaction
 from . import audit, auth
 from .auth import SignedIn
 
@@ -158,13 +159,7 @@ def static_files() -> StaticFiles:
 async def run_db(request: Request, work: Callable[..., T], *args: Any) -> T:
     """Runs `work(session, *args)` in one transaction (committed unless it raises), in a thread
     so that the event loop never waits for the database."""
-    sessions = services(request).sessions
-
-    def in_transaction() -> T:
-        with sessions.begin() as session:
-            return work(session, *args)
-
-    return await asyncio.to_thread(in_transaction)
+    return await asyncio.to_thread(in_transaction, services(request).sessions, work, *args)
 
 
 def client_ip(request: Request) -> str | None:
