@@ -8,7 +8,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from .menus import MenuMemory
-from .rasa_client import BotMessage, RasaClient, RasaError
+from .rasa_client import BotMessage, RasaClient, RasaError, Turn
 
 log = logging.getLogger(__name__)
 
@@ -30,16 +30,17 @@ class ConversationService:
 
     async def respond(
         self, sender: str, text: str, metadata: dict[str, Any] | None = None
-    ) -> list[BotMessage]:
-        """The bot's replies; a typed option number becomes that option's payload.
+    ) -> Turn:
+        """The bot's replies and what the NLU understood; a typed option number becomes that
+        option's payload (and is then no guess of the model's).
 
         Raises `RasaError` when Rasa cannot answer (the channel worker retries later). The caller
         makes sure one sender's messages come one at a time (the channel queues do).
         """
         chosen = await self._menus.resolve(sender, text)
-        replies = await self._rasa.send(sender, chosen or text, metadata)
-        await self._menus.remember(sender, replies)
-        return replies
+        turn = await self._rasa.converse(sender, chosen or text, metadata)
+        await self._menus.remember(sender, turn.replies)
+        return Turn(turn.replies, None) if chosen else turn
 
     def turn(self, sender: str) -> Any:
         """One message of a sender at a time (a Redis lock shared by every gateway process):
@@ -48,13 +49,13 @@ class ConversationService:
 
     async def handle(
         self, sender: str, text: str, metadata: dict[str, Any] | None = None
-    ) -> list[BotMessage]:
+    ) -> Turn:
         """The local chat API's answer: an apology instead of an error when Rasa is down. The
         caller holds `turn(sender)`."""
         if not text.strip():
-            return [BotMessage(text=EMPTY)]
+            return Turn([BotMessage(text=EMPTY)], None)
         try:
             return await self.respond(sender, text, metadata)
         except RasaError as exc:
             log.error("rasa failed for a message: %s", exc)
-            return [BotMessage(text=APOLOGY)]
+            return Turn([BotMessage(text=APOLOGY)], None)

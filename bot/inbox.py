@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from prometheus_client import Counter, Histogram
 from redis.asyncio import Redis
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from integrations.channel_errors import ChannelError
 from integrations.inbound import Inbound, StatusUpdate
@@ -30,10 +30,11 @@ from . import records
 from .aio import raise_if_cancelled
 from .conversation import APOLOGY, ConversationService
 from .handoff import INTERCEPT_PEEK, HandoffService
+from .learning import predictions
 from .media import MediaRefused, MediaStore
 from .outbound import Outbox, open_window
 from .queues import Claim, KeyedQueue, LeaseLost
-from .rasa_client import RasaError, RasaUnavailable
+from .rasa_client import RasaError, RasaUnavailable, Understanding
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ HANDLE_TIME = Histogram("pintu_inbound_handle_seconds", "From accepted to replie
                         ["channel"], buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 120))
 
 GIVE_UP_AFTER_S = 24 * 3600
+UNDERSTOOD = "_understood"  # an item's key for the NLU's reading, never queued
 CALLBACK_KEY_TTL_S = 90 * 24 * 3600
 
 UNSUPPORTED = {
@@ -129,13 +131,15 @@ class Inbox:
 
     def __init__(self, redis: Redis, sessions: sessionmaker, conversation: ConversationService,
                  outbox: Outbox, media: MediaStore, *, lease_s: float = 120.0,
-                 dedup_ttl_s: int = 7 * 24 * 3600, rasa_retry_max_s: float = 60.0) -> None:
+                 dedup_ttl_s: int = 7 * 24 * 3600, rasa_retry_max_s: float = 60.0,
+                 review_below: float = 0.7) -> None:
         self._redis = redis
         self._sessions = sessions
         self._conversation = conversation
         self._outbox = outbox
         self._media = media
         self._rasa_retry_max_s = rasa_retry_max_s
+        self._review_below = review_below
         self.messages = KeyedQueue(redis, "in", lease_s=lease_s, dedup_ttl_s=dedup_ttl_s,
                                    peek=INTERCEPT_PEEK)
         self.receipts = KeyedQueue(redis, "in-status", lease_s=lease_s, dedup_ttl_s=dedup_ttl_s)
@@ -249,8 +253,11 @@ class Inbox:
                                     item["media_ref"])
         if item.get("handoff_id") is not None and self.handoffs is not None:
             await self.handoffs.resident_wrote(int(item["handoff_id"]))
+        understood = item.pop(UNDERSTOOD, None)
         await self.deliver(channel, chat_id, replies, answering=item)
         HANDLE_TIME.labels(channel).observe(max(0.0, time.time() - item["received_at"]))
+        if understood is not None:
+            await self._record_prediction(inbound, item, understood)
         await self._ack(self.messages, claim)
 
     @staticmethod
@@ -297,15 +304,17 @@ class Inbox:
                 item["handoff_id"] = caught.handoff_id
                 return caught.replies
         try:
-            bot = await self._conversation.respond(sender, text, metadata)
+            turn = await self._conversation.respond(sender, text, metadata)
         except RasaUnavailable as exc:
             return await self._rasa_down(inbound, item, exc)
         except RasaError as exc:
             log.error("rasa refused a message: %s", exc)
             return [Reply(text=APOLOGY)]
+        if turn.understanding is not None and inbound.kind == "text":
+            item[UNDERSTOOD] = turn.understanding  # recorded once the replies are queued
         return from_bot_messages(
             {"text": m.text, "buttons": list(m.buttons), "image": m.image, "custom": m.custom}
-            for m in bot)
+            for m in turn.replies)
 
     async def _rasa_down(self, inbound: Inbound, item: dict[str, Any],
                          exc: Exception) -> list[Reply]:
@@ -418,6 +427,19 @@ class Inbox:
             for kind, content, ref in rows:
                 records.record_outbound(session, channel=channel, chat_id=chat_id, kind=kind,
                                         content=content, ref=ref, staff_id=staff_id)
+
+    async def _record_prediction(self, inbound: Inbound, item: dict[str, Any],
+                                 understood: Understanding) -> None:
+        """Keeps what the NLU understood for the admins' review; losing one is not worth
+        holding up the resident's next message, so a failure is logged, not retried."""
+        def write(session: Session) -> None:
+            predictions.record(session, channel=inbound.channel, message_id=item.get("message_id"),
+                               text=inbound.text, understanding=understood,
+                               review_below=self._review_below)
+        try:
+            await asyncio.to_thread(self._write, write)
+        except Exception as exc:
+            log.error("prediction not recorded: %s", type(exc).__name__)
 
     def _write(self, fn: Callable[..., Any], *args: Any) -> None:
         with self._sessions.begin() as session:

@@ -20,9 +20,10 @@ from integrations.replies import Reply
 
 from .. import records
 from ..app import Services
+from ..learning import predictions
 from ..localchat import CHANNEL, read_mailbox
 from ..menus import numbered_texts
-from ..rasa_client import BotMessage
+from ..rasa_client import BotMessage, Understanding
 from .deps import services
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ def _bot_messages(replies: list[Reply]) -> list[BotMessage]:
 
 
 def _record(s: Services, chat_id: str, text: str, attachments: list[dict[str, Any]],
-            answers: list[str]) -> None:
+            answers: list[str], understood: Understanding | None) -> None:
     content: dict[str, Any] = {"text": text} if text else {}
     if attachments:
         content["attachment"] = {k: v for k, v in attachments[0].items() if v is not None}
@@ -76,6 +77,10 @@ def _record(s: Services, chat_id: str, text: str, attachments: list[dict[str, An
         records.record_replies(session, conversation_id=conversation_id, channel=CHANNEL,
                                replies=[("message", {"text": t}, None) for t in answers],
                                processed_id=message_id, status="sent")
+        if understood is not None:
+            predictions.record(session, channel=CHANNEL, message_id=message_id, text=text,
+                               understanding=understood,
+                               review_below=s.settings.nlu_review_confidence)
 
 
 @router.post("/api/chat")
@@ -87,15 +92,18 @@ async def chat(body: ChatIn, s: Annotated[Services, Depends(services)]) -> ChatO
     text = body.text.strip() or ("/inform" if body.attachments else "")
     async with s.conversation.turn(sender):
         caught = await s.handoffs.intercept(sender, text) if text else None
+        understood = None
         if caught is not None:
             replies = _bot_messages(caught.replies)
         else:
-            replies = await s.conversation.handle(sender, text, metadata)
+            turn = await s.conversation.handle(sender, text, metadata)
+            replies, understood = turn.replies, turn.understanding
         texts = numbered_texts(replies)
         if text or attachments:
             try:
                 await asyncio.to_thread(_record, s, body.sender, body.text.strip(),
-                                        attachments, texts)
+                                        attachments, texts,
+                                        understood if body.text.strip() else None)
             except SQLAlchemyError as exc:  # the answer still goes out; the record is lost
                 log.error("local chat message not stored: %s", type(exc).__name__)
         if caught is not None and caught.handoff_id is not None:
