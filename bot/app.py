@@ -98,7 +98,8 @@ def build_services(
     )
     inbox = Inbox(redis, sessions, conversation, outbox, media,
                   lease_s=settings.inbound_lease_s, dedup_ttl_s=settings.dedup_ttl_s,
-                  rasa_retry_max_s=settings.rasa_retry_max_s)
+                  rasa_retry_max_s=settings.rasa_retry_max_s,
+                  review_below=settings.nlu_review_confidence)
     channels = build_channels(settings, inbox, outbox, media)
     inbox.register(localchat.CHANNEL, localchat.render, localchat.NoMedia())
     outbox.register(localchat.CHANNEL, localchat.LocalChatClient(redis))
@@ -137,6 +138,14 @@ def background_tasks(services: Services) -> list[asyncio.Task[None]]:
         for channel in services.outbox.channels:
             tasks.append(asyncio.create_task(
                 services.outbox.run(channel, settings.sender_concurrency)))
+    if settings.run_model_jobs:
+        from .learning.jobs import JobRunner, RunnerConfig
+
+        runner = JobRunner(services.sessions, RunnerConfig(
+            rasa_python=settings.rasa_python, models_dir=settings.models_dir,
+            cv_folds=settings.nlu_cv_folds,
+            retention_days=settings.nlu_prediction_retention_days))
+        tasks.append(asyncio.create_task(runner.run_forever()))
     telegram = services.channels.telegram
     if telegram is not None and settings.telegram_mode == "polling":
         tasks.append(asyncio.create_task(poll_telegram(telegram, services.inbox)))
@@ -203,7 +212,7 @@ def create_app(
 
     app = FastAPI(title="Pintu gateway", version="0.1.0", lifespan=lifespan)
     from .api import chat, health, internal, webhooks
-    from .staff import admin_pages, inbox_pages
+    from .staff import admin_pages, inbox_pages, model_pages, review_pages
     from .staff import web as staff_web
 
     app.include_router(health.router)
@@ -213,6 +222,8 @@ def create_app(
     app.include_router(staff_web.router)
     app.include_router(admin_pages.router)
     app.include_router(inbox_pages.router)
+    app.include_router(review_pages.router)
+    app.include_router(model_pages.router)
     app.mount("/staff/static", staff_web.static_files(), name="staff-static")
     staff_web.protect(app, production=settings.pintu_env != "development")
     return app

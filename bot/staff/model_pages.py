@@ -29,6 +29,7 @@ NOTICES = {
     "dipulihkan": "Versi sebelumnya sudah aktif kembali di semua server Rasa.",
 }
 STATUS_LABELS = {"training": "Dilatih", "ready": "Siap", "failed": "Gagal"}
+MIN_OVERRIDE_REASON = 10  # as the form's minlength: a promotion past the gate needs a real reason
 JOB_LABELS = {"queued": "Menunggu", "running": "Berjalan", "cancelling": "Dibatalkan…",
               "succeeded": "Selesai", "failed": "Gagal", "cancelled": "Dibatalkan"}
 
@@ -49,7 +50,8 @@ def _job_json(job: ModelJob | None) -> dict[str, Any] | None:
 def _list(session: Session, models_dir: Path) -> dict[str, Any]:
     registry.sync_files(session, models_dir)
     live = registry.live_or_serving(session, models_dir)
-    return {"versions": registry.versions(session), "live": live,
+    versions = registry.versions(session)
+    return {"versions": versions, "live": live, "names": {v.id: v.version for v in versions},
             "job": _job_json(jobs.current(session)), "history": registry.history(session),
             "labelled": len(training_data.labelled(session)),
             "pending": predictions.pending_count(session)}
@@ -73,6 +75,13 @@ async def job_status(request: Request) -> dict[str, Any]:
 
 def _enqueue(session: Session, staff_id: int, kind: str, options: dict[str, Any],
              ip: str | None) -> None:
+    if kind == "evaluate":  # refused now, not by the runner minutes later
+        try:
+            target = registry.by_name(session, str(options["version"]))
+        except LookupError as exc:
+            raise StaffError(404, "Versi model itu tidak ada.") from exc
+        if target.status != "ready":
+            raise StaffError(409, "Versi ini belum siap dievaluasi (masih dilatih atau gagal).")
     try:
         job = jobs.enqueue(session, kind, staff_id=staff_id, options=options)
     except jobs.JobBusy as exc:
@@ -86,10 +95,12 @@ def _enqueue(session: Session, staff_id: int, kind: str, options: dict[str, Any]
 async def train(request: Request, admin: Annotated[SignedIn, Depends(ADMIN)],
                 epochs: Annotated[str, Form()] = "") -> Response:
     options: dict[str, Any] = {}
-    if epochs.strip():
-        if not epochs.strip().isdigit() or not 1 <= int(epochs) <= 500:
+    value = epochs.strip()
+    if value:
+        # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+        if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= 500:
             raise StaffError(422, "Jumlah epoch harus angka 1 sampai 500, atau kosong.")
-        options["epochs"] = int(epochs)
+        options["epochs"] = int(value)
     await run_db(request, _enqueue, admin.staff_id, "train", options, client_ip(request))
     return RedirectResponse(f"{MODELS}?pesan=dilatih", status_code=303)
 
@@ -98,9 +109,11 @@ async def train(request: Request, admin: Annotated[SignedIn, Depends(ADMIN)],
 async def cancel(request: Request, admin: Annotated[SignedIn, Depends(ADMIN)],
                  job_id: int) -> Response:
     def work(session: Session) -> None:
-        if jobs.cancel(session, job_id):
-            audit.record(session, admin.staff_id, "model_job_cancelled", f"job:{job_id}",
-                         ip=client_ip(request))
+        if not jobs.cancel(session, job_id):
+            raise StaffError(409, "Tugas itu sudah selesai atau tidak ada; tidak ada yang "
+                                  "dibatalkan.")
+        audit.record(session, admin.staff_id, "model_job_cancelled", f"job:{job_id}",
+                     ip=client_ip(request))
     await run_db(request, work)
     return RedirectResponse(f"{MODELS}?pesan=dibatalkan", status_code=303)
 
@@ -125,6 +138,7 @@ async def detail(request: Request, admin: Annotated[SignedIn, Depends(ADMIN)],
                  s: Annotated[Services, Depends(services)], version: str) -> Response:
     data = await run_db(request, _detail, s.settings.models_dir, version)
     return render(request, "admin_model.html", admin, status_labels=STATUS_LABELS,
+                  min_reason=MIN_OVERRIDE_REASON,
                   notice=NOTICES.get(request.query_params.get("pesan", "")), **data)
 
 
@@ -155,6 +169,8 @@ async def promote(request: Request, admin: Annotated[SignedIn, Depends(ADMIN)],
                   s: Annotated[Services, Depends(services)], version: str,
                   override_reason: Annotated[str, Form()] = "") -> Response:
     settings = s.settings
+    if override_reason.strip() and len(override_reason.strip()) < MIN_OVERRIDE_REASON:
+        raise StaffError(422, f"Alasan pengecualian minimal {MIN_OVERRIDE_REASON} karakter.")
     try:
         outcome = await promotion.promote(
             s.sessions, settings.rasa_servers, settings.internal_api_token, settings.models_dir,

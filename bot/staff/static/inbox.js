@@ -147,6 +147,17 @@
       parts.push(el("button", { type: "button", class: "link-button", text: "Tampilkan data",
         onclick: () => askReveal(message.id, body) }));
     }
+    if (!mine && message.text) {
+      const flag = el("button", { type: "button", class: "link-button", text: "Bot salah paham",
+        title: "Kirim pesan ini ke tinjauan NLU admin" });
+      flag.addEventListener("click", async () => {
+        try {
+          await api("/staff/api/messages/" + message.id + "/flag", { method: "POST", json: {} });
+          flag.replaceWith(el("span", { class: "message-status", text: "Ditandai untuk ditinjau" }));
+        } catch (error) { flag.textContent = error.message; }
+      });
+      parts.push(flag);
+    }
     if (mine && message.status) {
       parts.push(el("span", { class: "message-status", text: STATUS[message.status] || message.status }));
     }

@@ -1,5 +1,7 @@
 // Entity marking on the NLU review page: the admin selects words in the message, picks a type,
-// and the span (character offsets in the masked text) joins the hidden JSON field.
+// and the span (character offsets in the masked text) joins the hidden JSON field. Offsets count
+// code points, as Python does: a DOM range counts UTF-16 units, so an emoji before the words
+// would shift the span by one.
 "use strict";
 (function () {
   const text = document.getElementById("teks");
@@ -8,6 +10,8 @@
   const button = document.getElementById("tandai");
   if (!text || !field || !list || !button) return;
   const source = text.dataset.text || "";
+  const points = Array.from(source);
+  function toPoints(units) { return Array.from(source.slice(0, units)).length; }
   let marks = [];
   try { marks = JSON.parse(field.value || "[]"); } catch (e) { marks = []; }
 
@@ -15,7 +19,7 @@
     list.replaceChildren();
     marks.forEach(function (m, i) {
       const item = document.createElement("li");
-      item.textContent = m.entity + ': "' + source.slice(m.start, m.end) + '" ';
+      item.textContent = m.entity + ': "' + points.slice(m.start, m.end).join("") + '" ';
       const remove = document.createElement("button");
       remove.type = "button";
       remove.className = "button button-small";
@@ -41,6 +45,8 @@
     while (start < end && source[start] === " ") start++;
     while (end > start && source[end - 1] === " ") end--;
     if (end <= start) return;
+    start = toPoints(start);
+    end = toPoints(end);
     const entity = document.getElementById("jenis-entitas").value;
     marks = marks.filter(function (m) { return m.end <= start || m.start >= end; });
     marks.push({ entity: entity, start: start, end: end });
