@@ -21,7 +21,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..aio import raise_if_cancelled
@@ -37,6 +37,9 @@ ACTIVE = ("queued", "running", "cancelling")
 STALE_AFTER = timedelta(minutes=3)
 HEARTBEAT_S = 10.0
 PURGE_EVERY_S = 3600.0
+
+
+ENQUEUE_LOCK = 0x50494E5455  # "PINTU": PostgreSQL advisory lock key for queueing jobs
 
 
 class JobBusy(Exception):
@@ -56,6 +59,10 @@ def enqueue(session: Session, kind: str, *, staff_id: int | None,
     """Queues a job. Raises JobBusy when one is already queued or running."""
     if kind not in ("train", "evaluate"):
         raise ValueError(f"unknown job kind {kind!r}")
+    if session.get_bind().dialect.name == "postgresql":
+        # Two admins pressing "Latih" at once: row locks cannot see a job not yet inserted, so
+        # queueing is serialised by a lock held until this transaction ends.
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ENQUEUE_LOCK})
     busy = session.scalar(select(ModelJob).where(ModelJob.status.in_(ACTIVE)).limit(1)
                           .with_for_update())
     if busy is not None:

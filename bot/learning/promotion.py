@@ -9,6 +9,7 @@ all of them always serve the same one.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..db import in_transaction
-from ..rasa_client import RasaClient, RasaError
+from ..rasa_client import RasaClient, RasaError, RasaUnavailable
 from ..staff import audit
 from . import registry
 
@@ -43,6 +44,13 @@ class Outcome:
     overridden: bool
 
 
+# A swap request is answered when the model is loaded: 20-40 s on an idle server, minutes under
+# heavy traffic (the loading thread shares the GIL with the answers). Past the request's timeout
+# the server's state is polled, up to the deadline.
+REQUEST_TIMEOUT_S = 300.0
+SWAP_DEADLINE_S = 1800.0
+POLL_S = 2.0
+
 _lock = asyncio.Lock()  # one promotion at a time in this process
 
 
@@ -59,7 +67,7 @@ async def promote(sessions: sessionmaker, servers: Sequence[str], token: str, mo
         PromotionRefused: the gate refused and there is no override reason.
         PromotionFailed: a server refused the model (all were switched back).
     """
-    make = client or (lambda url: RasaClient(url, timeout=600.0))
+    make = client or (lambda url: RasaClient(url, timeout=30.0))
     reason = (override_reason or "").strip() or None
     async with _lock:
         def check(session: Session) -> tuple[str, str | None, str | None, str, registry.Gate]:
@@ -98,6 +106,32 @@ async def promote(sessions: sessionmaker, servers: Sequence[str], token: str, mo
                        action == "promote" and not gate.passed)
 
 
+async def _swap_one(rasa: RasaClient, path: str, token: str) -> dict[str, Any]:
+    """One server's swap. Loading under heavy traffic can outlast the request: when the request
+    fails, the server is asked what it serves until its swap ends, so that the outcome is known
+    (a server that switched after the request timed out is a success, not a failure)."""
+    started = time.monotonic()
+    try:
+        return await rasa.swap_model(path, token, timeout=REQUEST_TIMEOUT_S)
+    except RasaUnavailable as exc:
+        failure = exc
+    want = registry.stem(path)
+    while True:
+        try:
+            info = await rasa.model_info()
+        except RasaError:
+            raise failure from None
+        if not info.get("swapping"):
+            if info.get("model") == want:
+                return {"model": want, "load_seconds": round(time.monotonic() - started, 1),
+                        "confirmed_after": type(failure).__name__}
+            raise failure
+        if time.monotonic() - started > SWAP_DEADLINE_S:
+            raise RasaUnavailable(f"model still loading after {SWAP_DEADLINE_S:.0f} s") \
+                from failure
+        await asyncio.sleep(POLL_S)
+
+
 async def _swap_all(servers: Sequence[str], token: str, path: str, previous_path: str | None,
                     make: Callable[[str], RasaClient]) -> dict[str, Any]:
     """Swaps one server after the other (so that the others answer while one loads)."""
@@ -106,14 +140,14 @@ async def _swap_all(servers: Sequence[str], token: str, path: str, previous_path
     for url in servers:
         rasa = make(url)
         try:
-            results[url] = await rasa.swap_model(path, token)
+            results[url] = await _swap_one(rasa, path, token)
             done.append(url)
         except RasaError as exc:
             for switched in done:  # every server serves the same model, always
                 back = make(switched)
                 try:
                     if previous_path:
-                        await back.swap_model(previous_path, token)
+                        await _swap_one(back, previous_path, token)
                 except RasaError:
                     pass
                 finally:

@@ -9,6 +9,7 @@ import json
 import os
 import stat
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -210,6 +211,31 @@ def test_the_gate_refuses_a_worse_model(sessions: sessionmaker) -> None:
 
 # -- jobs -----------------------------------------------------------------------------------------
 
+
+def test_two_admins_starting_training_at_once_queue_one_job(sessions: sessionmaker) -> None:
+    import threading
+
+    barrier, outcomes = threading.Barrier(4), []
+
+    def start() -> None:
+        barrier.wait()
+        try:
+            with sessions.begin() as session:
+                jobs.enqueue(session, "train", staff_id=None)
+                time.sleep(0.2)  # the others must wait for this transaction, not slip past it
+            outcomes.append("queued")
+        except jobs.JobBusy:
+            outcomes.append("busy")
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["busy", "busy", "busy", "queued"]
+    with sessions() as session:
+        assert len(session.scalars(select(ModelJob)).all()) == 1
+
 @pytest.fixture
 def fake_rasa_python(tmp_path: Path) -> Path:
     """An executable that takes `-m nlu.jobs ...` like the Rasa environment's Python."""
@@ -337,11 +363,21 @@ class FakeRasaServers:
     def __init__(self, urls: list[str]) -> None:
         self.loaded = {url: "pintu-20260101-000000" for url in urls}
         self.refuse: set[str] = set()
+        self.slow: dict[str, int] = {}  # server: polls that still see its swap running
         self.tokens: list[str] = []
 
     def client(self, url: str) -> RasaClient:
         def handle(request: httpx.Request) -> httpx.Response:
+            if request.method == "GET":
+                running = self.slow.get(url, 0) > 0
+                self.slow[url] = self.slow.get(url, 0) - 1
+                return httpx.Response(200, json={"model": self.loaded[url],
+                                                 "swapping": running})
             self.tokens.append(request.headers.get("authorization", ""))
+            if url in self.slow:  # loads on after the request gave up waiting
+                self.loaded[url] = Path(json.loads(request.content)["model_file"]).name \
+                    .removesuffix(".tar.gz")
+                raise httpx.ReadTimeout("timed out", request=request)
             if url in self.refuse:
                 return httpx.Response(500, json={"message": "cannot load"})
             body = json.loads(request.content)
@@ -430,3 +466,19 @@ def test_a_server_that_refuses_the_model_puts_every_server_back(
         assert registry.history(session) == []
     assert registry.current_file(models) is None
     assert os.environ.get("FAKE_JOBS_FAIL") is None
+
+
+def test_a_swap_that_outlasts_its_request_is_followed_to_its_end(
+        sessions: sessionmaker, admin_id: int, two_models: tuple[Path, FakeRasaServers],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under heavy traffic a load can take longer than the request waits: the server is asked
+    until its swap ends, and one that switched counts as switched."""
+    monkeypatch.setattr(promotion, "POLL_S", 0.01)
+    models, servers = two_models
+    servers.slow["http://rasa-b"] = 3
+    outcome = _promote(sessions, models, servers, "better", admin_id)
+    assert set(servers.loaded.values()) == {"better"}
+    assert outcome.servers["http://rasa-b"]["confirmed_after"] == "RasaUnavailable"
+    with sessions() as session:
+        assert [h.action for h in registry.history(session)] == ["promote"]
+    assert registry.current_file(models) == models / "candidates" / "better.tar.gz"
