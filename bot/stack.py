@@ -44,10 +44,14 @@ class Stack:
     ports: Ports = field(default_factory=Ports)
     env: Mapping[str, str] = field(default_factory=dict)
     log_dir: Path = ROOT / "var" / "log"
-    model: str = str(ROOT / "models")
+    # A model file or folder for Rasa; empty: the promoted model of MODELS_DIR (models/current),
+    # else its newest file, as `registry.serving_file` decides.
+    model: str = ""
     services: list[Service] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        if not self.model:
+            self.model = str(self._serving_model())
         venv = ROOT / ".venv" / "bin"
         rvenv = ROOT / ".venv-rasa" / "bin"
         p = self.ports
@@ -84,6 +88,14 @@ class Stack:
             # Webhooks are acknowledged by the web process alone; a worker process answers.
             self.services.append(Service(
                 "worker", [str(venv / "python"), "-m", "bot.worker"], None))
+
+    def _serving_model(self) -> Path:
+        from .learning.registry import serving_file
+
+        models_dir = Path({**os.environ, **self.env}.get("MODELS_DIR") or ROOT / "models")
+        if not models_dir.is_absolute():
+            models_dir = ROOT / models_dir
+        return serving_file(models_dir) or models_dir
 
     def _shared_redis(self) -> bool:
         return bool({**os.environ, **self.env}.get("REDIS_URL"))

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from bot.stack import Ports, Stack
+from bot.stack import ROOT, Ports, Stack
 from tests.fakes.graph_api import PHONE_NUMBER_ID, FakeGraph
 from tests.fakes.server import ThreadedServer
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram
@@ -56,6 +56,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory,
     redis.Redis.from_url(STACK_REDIS_URL).flushdb()
     tmp = tmp_path_factory.mktemp("stack")
     env = {
+        # The stack's own models folder (the trained model linked in): promotions and candidates
+        # of the retraining tests never touch the project's models/.
+        "MODELS_DIR": str(_models_dir(tmp / "models")),
+        "NLU_CV_FOLDS": "2",
         "DATABASE_URL": STACK_PG_URL,
         "REDIS_URL": STACK_REDIS_URL,
         "SANDBOX_DATABASE_URL": f"sqlite:///{tmp / 'sandbox.db'}",
@@ -75,6 +79,17 @@ def stack(tmp_path_factory: pytest.TempPathFactory,
     running.start(timeout_s=float(os.environ.get("PINTU_STACK_TIMEOUT", "240")))
     yield running
     running.stop()
+
+
+def _models_dir(folder: Path) -> Path:
+    from bot.learning.registry import serving_file
+
+    trained = serving_file(ROOT / "models")
+    if trained is None:
+        pytest.fail("no trained model in models/: run `make setup`")
+    folder.mkdir(parents=True)
+    (folder / trained.name).symlink_to(trained)
+    return folder
 
 
 @pytest.fixture
