@@ -17,7 +17,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export TF_CPP_MIN_LOG_LEVEL := 3
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help setup run test train nlu-eval bench chat lint clean
+.PHONY: help setup run test train nlu-eval bench chat lint clean review retrain models promote rollback
 
 help:
 	@echo "make run      set up what is missing, then start the whole stack (Ctrl-C stops it)"
@@ -27,6 +27,8 @@ help:
 	@echo "make nlu-eval NLU report (per-intent F1, confusion matrix, 5-fold CV) under reports/"
 	@echo "make chat     chat with a running stack from the terminal"
 	@echo "make bench    benchmarks (a few minutes); results in bench/results/, see docs/benchmarks.md"
+	@echo "make review | retrain BY=admin [EPOCHS=n] | models | promote VERSION=v BY=admin [REASON=..]"
+	@echo "  | rollback BY=admin [VERSION=v]   the retraining loop from the command line (docs/retraining.md)"
 
 $(STAMPS)/venv-rasa: requirements/rasa.txt
 	@mkdir -p $(STAMPS)
@@ -78,7 +80,26 @@ run: setup
 # Each benchmark starts its own stack on ports 28000/25005/25055/28100 (PostgreSQL pintu_bench,
 # Redis db 14), one after the other.
 bench: setup
-	@$(PY) -m bench.channels && $(PY) -m bench.inbox
+	@$(PY) -m bench.train && $(PY) -m bench.channels && $(PY) -m bench.inbox
+
+# The retraining loop of the admin pages, for scripts: the gateway's database (DATABASE_URL) and
+# Rasa servers (RASA_URLS); BY names the admin account the audit log records.
+review: $(STAMPS)/venv
+	@$(PY) -m bot.learning review
+
+retrain: $(STAMPS)/venv $(STAMPS)/venv-rasa
+	@$(PY) -m bot.learning train $(if $(BY),--by $(BY)) $(if $(EPOCHS),--epochs $(EPOCHS))
+
+models: $(STAMPS)/venv
+	@$(PY) -m bot.learning versions
+
+promote: $(STAMPS)/venv
+	@test -n "$(VERSION)" -a -n "$(BY)" || { echo "usage: make promote VERSION=name BY=admin [REASON='why the gate may be passed']"; exit 2; }
+	@$(PY) -m bot.learning promote "$(VERSION)" --by "$(BY)" $(if $(REASON),--override-reason "$(REASON)")
+
+rollback: $(STAMPS)/venv
+	@test -n "$(BY)" || { echo "usage: make rollback BY=admin [VERSION=name]"; exit 2; }
+	@$(PY) -m bot.learning rollback $(VERSION) --by "$(BY)"
 
 chat: $(STAMPS)/venv
 	@$(PY) -m bot.cli
