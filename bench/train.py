@@ -101,7 +101,9 @@ def main() -> None:
               "command": "python -m nlu.jobs train (as bot/learning/jobs.py runs it)"}
     report.publish({
         "name": "nlu_macro_f1", "value": round(float(heldout["macro_f1"]), 4), "unit": "f1",
-        "test_set": str(TEST_SET.relative_to(ROOT)), "examples": heldout.get("examples"),
+        "test_set": str(TEST_SET.relative_to(ROOT)),
+        "accuracy": round(float(heldout["accuracy"]), 4),
+        "examples": sum(int(v.get("support", 0)) for v in heldout["per_intent"].values()),
         "evaluation_s": round(eval_s, 1), "config": config, "machine": machine,
     })
     report.publish({
