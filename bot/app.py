@@ -24,6 +24,7 @@ from .events import EventHub
 from .handoff import HandoffService, HandoffSettings
 from .inbox import Inbox
 from .kv import RedisStore, make_redis
+from .learning.recorder import PredictionRecorder
 from .media import MediaStore
 from .menus import MenuMemory
 from .office import OfficeHours
@@ -99,7 +100,8 @@ def build_services(
     inbox = Inbox(redis, sessions, conversation, outbox, media,
                   lease_s=settings.inbound_lease_s, dedup_ttl_s=settings.dedup_ttl_s,
                   rasa_retry_max_s=settings.rasa_retry_max_s,
-                  review_below=settings.nlu_review_confidence)
+                  predictions=PredictionRecorder(redis, sessions,
+                                                 review_below=settings.nlu_review_confidence))
     channels = build_channels(settings, inbox, outbox, media)
     inbox.register(localchat.CHANNEL, localchat.render, localchat.NoMedia())
     outbox.register(localchat.CHANNEL, localchat.LocalChatClient(redis))
@@ -135,6 +137,8 @@ def background_tasks(services: Services) -> list[asyncio.Task[None]]:
              asyncio.create_task(services.handoffs.run_timers(settings.handoff_timer_interval_s))]
     if services.outbox.channels:
         tasks.append(asyncio.create_task(services.inbox.run(settings.inbound_workers)))
+        if services.inbox.predictions is not None:
+            tasks.append(asyncio.create_task(services.inbox.predictions.run()))
         for channel in services.outbox.channels:
             tasks.append(asyncio.create_task(
                 services.outbox.run(channel, settings.sender_concurrency)))

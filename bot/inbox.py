@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from prometheus_client import Counter, Histogram
 from redis.asyncio import Redis
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
 from integrations.channel_errors import ChannelError
 from integrations.inbound import Inbound, StatusUpdate
@@ -30,7 +30,7 @@ from . import records
 from .aio import raise_if_cancelled
 from .conversation import APOLOGY, ConversationService
 from .handoff import INTERCEPT_PEEK, HandoffService
-from .learning import predictions
+from .learning.recorder import PredictionRecorder
 from .media import MediaRefused, MediaStore
 from .outbound import Outbox, open_window
 from .queues import Claim, KeyedQueue, LeaseLost
@@ -132,14 +132,14 @@ class Inbox:
     def __init__(self, redis: Redis, sessions: sessionmaker, conversation: ConversationService,
                  outbox: Outbox, media: MediaStore, *, lease_s: float = 120.0,
                  dedup_ttl_s: int = 7 * 24 * 3600, rasa_retry_max_s: float = 60.0,
-                 review_below: float = 0.7) -> None:
+                 predictions: PredictionRecorder | None = None) -> None:
         self._redis = redis
         self._sessions = sessions
         self._conversation = conversation
         self._outbox = outbox
         self._media = media
         self._rasa_retry_max_s = rasa_retry_max_s
-        self._review_below = review_below
+        self.predictions = predictions  # None: what the NLU understood is not kept
         self.messages = KeyedQueue(redis, "in", lease_s=lease_s, dedup_ttl_s=dedup_ttl_s,
                                    peek=INTERCEPT_PEEK)
         self.receipts = KeyedQueue(redis, "in-status", lease_s=lease_s, dedup_ttl_s=dedup_ttl_s)
@@ -430,14 +430,15 @@ class Inbox:
 
     async def _record_prediction(self, inbound: Inbound, item: dict[str, Any],
                                  understood: Understanding) -> None:
-        """Keeps what the NLU understood for the admins' review; losing one is not worth
-        holding up the resident's next message, so a failure is logged, not retried."""
-        def write(session: Session) -> None:
-            predictions.record(session, channel=inbound.channel, message_id=item.get("message_id"),
-                               text=inbound.text, understanding=understood,
-                               review_below=self._review_below)
+        """Keeps what the NLU understood for the admins' review (a Redis push; written to the
+        database in batches). Losing one is not worth holding up the resident's next message, so
+        a failure is logged, not retried."""
+        if self.predictions is None:
+            return
         try:
-            await asyncio.to_thread(self._write, write)
+            await self.predictions.add(channel=inbound.channel,
+                                       message_id=item.get("message_id"), text=inbound.text,
+                                       understanding=understood)
         except Exception as exc:
             log.error("prediction not recorded: %s", type(exc).__name__)
 

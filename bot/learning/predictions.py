@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
@@ -62,24 +63,51 @@ def _entities(text: str, masked: str, entities: Iterable[dict[str, Any]]) -> lis
     return out
 
 
-def record(session: Session, *, channel: str, message_id: int | None, text: str,
-           understanding: Understanding, review_below: float) -> Prediction | None:
-    """Stores one prediction; None for a button press or an empty text (nothing was guessed)."""
+def row(*, channel: str, message_id: int | None, text: str, understanding: Understanding,
+        review_below: float) -> dict[str, Any] | None:
+    """One prediction's columns, masked; None for a button press or an empty text (nothing was
+    guessed). Plain JSON types, so that it can wait in Redis (`recorder.py`)."""
     if not text.strip() or text.lstrip().startswith("/"):
         return None
     masked = star_personal(text)
     unsure = understanding.confidence < review_below
-    prediction = Prediction(
-        message_id=message_id, channel=channel, model_version=understanding.model,
-        text=masked, text_key=text_key(masked), intent=understanding.intent,
-        confidence=float(understanding.confidence),
-        ranking=[{"name": n, "confidence": round(float(c), 4)}
-                 for n, c in understanding.ranking[:RANKING_KEPT]],
-        entities=_entities(text, masked, understanding.entities),
-        fallback=bool(understanding.fallback), unsure=unsure,
-        review="pending" if unsure or understanding.fallback else "none")
+    return {
+        "message_id": message_id, "channel": channel, "model_version": understanding.model,
+        "text": masked, "text_key": text_key(masked), "intent": understanding.intent,
+        "confidence": float(understanding.confidence),
+        "ranking": [{"name": n, "confidence": round(float(c), 4)}
+                    for n, c in understanding.ranking[:RANKING_KEPT]],
+        "entities": _entities(text, masked, understanding.entities),
+        "fallback": bool(understanding.fallback), "unsure": unsure,
+        "review": "pending" if unsure or understanding.fallback else "none",
+    }
+
+
+def record(session: Session, *, channel: str, message_id: int | None, text: str,
+           understanding: Understanding, review_below: float) -> Prediction | None:
+    """Stores one prediction; None for a button press or an empty text (nothing was guessed)."""
+    columns = row(channel=channel, message_id=message_id, text=text,
+                  understanding=understanding, review_below=review_below)
+    if columns is None:
+        return None
+    prediction = Prediction(**columns)
     session.add(prediction)
     return prediction
+
+
+def insert_rows(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Many predictions in one statement (`row`'s output). A message deleted meanwhile (its
+    resident asked) loses the link, not the prediction; a message that already has one (an
+    officer flagged it first, or a batch written twice) keeps it."""
+    if not rows:
+        return
+    ids = {r["message_id"] for r in rows if r.get("message_id") is not None}
+    known = set(session.scalars(select(Message.id).where(Message.id.in_(ids)))) if ids else set()
+    dialect = session.get_bind().dialect.name
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(upsert(Prediction).on_conflict_do_nothing(index_elements=["message_id"]), [
+        {**r, "message_id": r["message_id"] if r.get("message_id") in known else None}
+        for r in rows])
 
 
 def flag(session: Session, message_id: int, staff_id: int) -> Prediction:

@@ -58,20 +58,22 @@ def test_a_sure_answer_is_recorded_but_not_queued_and_a_button_not_at_all(
     assert gw.rows("SELECT text, review FROM nlu_predictions") == [("halo min", "none")]
 
 
-def test_a_failed_record_costs_the_resident_nothing(make_gateway: Any,
-                                                    caplog: pytest.LogCaptureFixture) -> None:
-    gw: Gateway = make_gateway(FakeRasa(understand=unsure))
-    gw.rows("SELECT 1")  # the schema exists; now take the table away under the worker
-    with gw.services.engine.begin() as conn:
-        from sqlalchemy import text
+def test_a_database_outage_costs_the_resident_nothing_and_loses_no_prediction(
+        make_gateway: Any, caplog: pytest.LogCaptureFixture) -> None:
+    from sqlalchemy import text
 
+    gw: Gateway = make_gateway(FakeRasa(understand=unsure))
+    with gw.services.engine.begin() as conn:  # the table is gone while residents write
         conn.execute(text("ALTER TABLE nlu_predictions RENAME TO nlu_predictions_gone"))
     try:
         gw.telegram_update(update("gimana caranya ya", 70021))
         wait_for(lambda: gw.telegram.calls("sendMessage"), what="the reply")
-        wait_for(lambda: "prediction not recorded" in caplog.text, what="the log line")
         gw.telegram_update(update("halo", 70022))
         wait_for(lambda: len(gw.telegram.calls("sendMessage")) >= 2, what="the next reply")
+        wait_for(lambda: "predictions not recorded yet" in caplog.text, what="the log line")
     finally:
         with gw.services.engine.begin() as conn:
             conn.execute(text("ALTER TABLE nlu_predictions_gone RENAME TO nlu_predictions"))
+    rows = wait_for(lambda: gw.rows("SELECT text FROM nlu_predictions ORDER BY id"),
+                    what="the rows, once the table is back")
+    assert [r[0] for r in rows] == ["gimana caranya ya", "halo"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -52,3 +53,20 @@ def redis_url() -> Iterator[str]:
     yield REDIS_URL
     client.flushdb()
     client.close()
+
+
+def resident_message(session: Any, *, channel: str, external_id: str, text: str) -> Any:
+    """A resident's stored text message (contact and conversation made for it), flushed."""
+    from bot.models import Contact, Conversation, Message
+
+    contact = Contact(channel=channel, external_id=external_id)
+    session.add(contact)
+    session.flush()
+    conversation = Conversation(contact_id=contact.id)
+    session.add(conversation)
+    session.flush()
+    message = Message(conversation_id=conversation.id, direction="in", channel=channel,
+                      kind="text", content={"text": text}, status="processed")
+    session.add(message)
+    session.flush()
+    return message

@@ -24,8 +24,6 @@ from bot.db import make_sessionmaker
 from bot.learning import jobs, predictions, promotion, registry, training_data
 from bot.models import (
     AuditEntry,
-    Contact,
-    Conversation,
     Message,
     ModelJob,
     ModelVersion,
@@ -34,6 +32,7 @@ from bot.models import (
 from bot.rasa_client import RasaClient, Understanding
 from bot.staff import auth
 from bot.staff.masking import star_personal
+from tests.gateway.conftest import resident_message
 
 pytestmark = pytest.mark.integration
 
@@ -120,18 +119,11 @@ def test_the_review_queue_groups_similar_messages_largest_first(sessions: sessio
 def test_officers_flag_a_resident_message_into_the_queue(sessions: sessionmaker,
                                                          admin_id: int) -> None:
     with sessions.begin() as session:
-        contact = Contact(channel="whatsapp", external_id="6281234567890")
-        session.add(contact)
-        session.flush()
-        conversation = Conversation(contact_id=contact.id)
-        session.add(conversation)
-        session.flush()
-        message = Message(conversation_id=conversation.id, direction="in", channel="whatsapp",
-                          kind="text", content={"text": "sy mau urus surat pindah 081234567890"},
-                          status="processed")
-        reply = Message(conversation_id=conversation.id, direction="out", channel="whatsapp",
-                        kind="text", content={"text": "baik"}, status="sent")
-        session.add_all([message, reply])
+        message = resident_message(session, channel="whatsapp", external_id="6281234567890",
+                                   text="sy mau urus surat pindah 081234567890")
+        reply = Message(conversation_id=message.conversation_id, direction="out",
+                        channel="whatsapp", kind="text", content={"text": "baik"}, status="sent")
+        session.add(reply)
         session.flush()
         flagged = predictions.flag(session, message.id, admin_id)
         assert flagged.review == "pending" and flagged.flagged_by == admin_id
