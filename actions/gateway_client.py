@@ -96,6 +96,12 @@ class GatewayClient:
             history=list(data.get("history") or []),
         )
 
+    async def stop_broadcasts(self, sender_id: str) -> str:
+        """Withdraws every consent of the resident; the confirmation to say."""
+        body = await self._request("POST", "/internal/v1/consent/stop",
+                                   json={"sender_id": sender_id})
+        return str(body["message"])
+
     async def request_handoff(self, sender_id: str, reason: str, urgent: bool = False,
                               note: str | None = None, service: str | None = None) -> None:
         await self._request(

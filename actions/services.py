@@ -18,6 +18,7 @@ from . import context
 from .common import PintuAction, choice, latest_entities, latest_text, payload, say
 from .conversation import record_handoff
 from .forms import open_form
+from .gateway_client import GatewayError
 from .logic.replies import beds_reply, pbb_reply, pdam_reply
 from .logic.services import (
     mentions_beds,
@@ -189,8 +190,12 @@ class ActionUnsubscribe(PintuAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        say(dispatcher, "Baik, Anda tidak akan menerima pesan siaran (info kota) dari Pintu. "
-            "Anda tetap bisa bertanya kapan saja; ketik menu untuk melihat layanan.")
+        try:
+            say(dispatcher, await context.gateway().stop_broadcasts(tracker.sender_id))
+        except GatewayError as exc:
+            log.error("unsubscribe not recorded: %s", exc)
+            say(dispatcher, "Maaf, permintaan berhenti belum tercatat. Silakan ketik STOP "
+                "sebentar lagi.")
         return []
 
 

@@ -19,7 +19,8 @@ from typing import Any, Protocol
 
 from prometheus_client import Counter, Histogram
 from redis.asyncio import Redis
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
 from integrations.channel_errors import ChannelError
 from integrations.inbound import Inbound, StatusUpdate
@@ -29,10 +30,12 @@ from nlu import geo
 from . import records
 from .aio import raise_if_cancelled
 from .conversation import APOLOGY, ConversationService
+from .db import in_transaction
 from .handoff import INTERCEPT_PEEK, HandoffService
 from .learning.recorder import PredictionRecorder
 from .media import MediaRefused, MediaStore
 from .outbound import Outbox, open_window
+from .outreach import consent
 from .queues import Claim, KeyedQueue, LeaseLost
 from .rasa_client import RasaError, RasaUnavailable, Understanding
 
@@ -297,6 +300,9 @@ class Inbox:
             text = text or "/inform"
         if not text:
             return []
+        word = consent.keyword(text) if inbound.kind == "text" else None
+        if word is not None:  # STOP / MULAI: before Rasa and the officer, so they always work
+            return [Reply(text=await self._consent_word(inbound, word))]
         sender = sender_id(inbound.channel, inbound.chat_id)
         if self.handoffs is not None:
             caught = await self.handoffs.intercept(sender, text, peeked)
@@ -328,6 +334,17 @@ class Inbox:
         delay = min(self._rasa_retry_max_s, 2.0 ** item["attempts"])
         log.warning("rasa unavailable (%s): message kept, retry in %.0f s", exc, delay)
         raise _Later(delay, apologize=apologize)
+
+    async def _consent_word(self, inbound: Inbound, word: consent.Keyword) -> str:
+        def apply(session: Session) -> str:
+            contact = records.touch_contact(session, inbound.channel, inbound.chat_id,
+                                            inbound=True)
+            return consent.apply(session, contact, word, source=f"{word}_word")
+        try:
+            return await asyncio.to_thread(in_transaction, self._sessions, apply)
+        except SQLAlchemyError as exc:  # not recorded: confirm nothing, try again shortly
+            log.error("consent keyword not recorded yet: %s", type(exc).__name__)
+            raise _Later(5.0) from exc
 
     async def _payload(self, payload: str) -> str:
         if payload.startswith("k:"):  # a long payload the renderer stored under a short key

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db import Base, utcnow
@@ -287,6 +287,32 @@ class Prediction(Base):
 
     __table_args__ = (Index("ix_nlu_predictions_review", "review", "text_key"),)
 
+
+
+class Consent(Base):
+    """A resident's yes to one kind of message Pintu may send unasked, with the words they said
+    yes to (law on personal data protection: consent is specific, informed and provable).
+
+    Topics: `city_news`, `own_updates` (their own documents and complaints), `kecamatan:<name>`.
+    Withdrawing keeps the row (when and how, for the record); at most one active row per topic.
+    """
+
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"),
+                                            index=True)
+    topic: Mapped[str] = mapped_column(String(64))
+    wording: Mapped[str] = mapped_column(Text)  # exactly what the resident was shown
+    wording_version: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(32))  # start_word | subscribe | receipt | link
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    withdrawn_at: Mapped[datetime | None]
+    withdrawn_by: Mapped[str | None] = mapped_column(String(32))  # stop_word | intent | blocked
+
+    __table_args__ = (Index("uq_consents_active", "contact_id", "topic", unique=True,
+                            postgresql_where=text("withdrawn_at IS NULL"),
+                            sqlite_where=text("withdrawn_at IS NULL")),)
 
 class ModelVersion(Base):
     """A trained model: where it is, what it was trained on and how it scored."""

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from .db import utcnow
 from .models import Contact, Conversation, DeadLetter, Message
+from .outreach import consent
 
 CONVERSATION_IDLE = timedelta(hours=24)
 # A receipt never moves a message backwards (WhatsApp may deliver "sent" after "read").
@@ -200,6 +201,8 @@ def dead_letter(session: Session, *, channel: str, chat_id: str, message_id: int
 
 
 def mark_stopped(session: Session, channel: str, chat_id: str) -> None:
-    """The resident blocked the bot: no more broadcasts until they write again."""
+    """The resident blocked the bot: nothing more unasked, and their consents are withdrawn (a
+    block is a clear no; writing again undoes the block, and "MULAI" gives consent back)."""
     contact = touch_contact(session, channel, chat_id, inbound=False)
     contact.status = "stopped"
+    consent.withdraw_all(session, contact.id, by="blocked")

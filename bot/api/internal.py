@@ -1,18 +1,24 @@
-"""`/internal/v1`: what the action server asks of the gateway (tickets, handoffs).
+"""`/internal/v1`: what the action server asks of the gateway (tickets, handoffs, consent).
 
 Only for the action server: a bearer token from settings, compared in constant time.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
+from .. import records
 from ..app import Services
+from ..db import in_transaction
+from ..handoff import split_sender
+from ..outreach import consent
 from .deps import services
 
 log = logging.getLogger(__name__)
@@ -83,3 +89,21 @@ async def request_handoff(body: HandoffIn,
     handoff_id, status = await s.handoffs.open(body.sender_id, body.reason, urgent=body.urgent,
                                                note=body.note, service=body.service)
     return {"id": handoff_id, "status": status}
+
+
+class SenderIn(BaseModel):
+    sender_id: str = Field(min_length=3, max_length=128, pattern=r"^[a-z]+:.+$")
+
+
+@router.post("/consent/stop")
+async def stop_broadcasts(body: SenderIn,
+                          s: Annotated[Services, Depends(services)]) -> dict[str, Any]:
+    """The `unsubscribe` intent: every consent of the resident withdrawn at once (as "STOP").
+    Returns the confirmation to say, so that the words are the same both ways."""
+    channel, chat_id = split_sender(body.sender_id)
+
+    def work(session: Session) -> int:
+        contact = records.touch_contact(session, channel, chat_id, inbound=False)
+        return consent.withdraw_all(session, contact.id, by="intent")
+    withdrawn = await asyncio.to_thread(in_transaction, s.sessions, work)
+    return {"withdrawn": withdrawn, "message": consent.STOPPED}

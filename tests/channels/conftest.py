@@ -37,6 +37,15 @@ def fixture(channel: str, name: str) -> dict[str, Any]:
     return dict(json.loads((FIXTURES / channel / f"{name}.json").read_text()))
 
 
+def text_update(text: str, update_id: int) -> dict[str, Any]:
+    """The fixture Telegram text message with other words and ids."""
+    body = fixture("telegram", "text")
+    body["update_id"] = update_id
+    body["message"]["message_id"] = update_id
+    body["message"]["text"] = text
+    return body
+
+
 def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -4,14 +4,13 @@ on real PostgreSQL and Redis."""
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import pytest
 
 from tests.gateway.fakes import FakeRasa, understood
 
-from .conftest import Gateway, fixture, wait_for
+from .conftest import Gateway, fixture, text_update, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -24,17 +23,10 @@ def unsure(body: dict[str, Any]) -> dict[str, Any]:
                                {"name": "ktp", "confidence": 0.38}]}
 
 
-def update(text: str, update_id: int) -> dict[str, Any]:
-    body = copy.deepcopy(fixture("telegram", "text"))
-    body["update_id"] = update_id
-    body["message"]["message_id"] = update_id
-    body["message"]["text"] = text
-    return body
-
 
 def test_an_unsure_answer_is_recorded_masked_after_the_reply(make_gateway: Any) -> None:
     gw: Gateway = make_gateway(FakeRasa(understand=unsure))
-    gw.telegram_update(update(f"nik {NIK} kok belum jadi", 70001))
+    gw.telegram_update(text_update(f"nik {NIK} kok belum jadi", 70001))
     wait_for(lambda: gw.telegram.calls("sendMessage"), what="the reply")
     rows = wait_for(lambda: gw.rows(
         "SELECT p.text, p.intent, p.confidence, p.review, p.model_version, p.channel, "
@@ -51,7 +43,7 @@ def test_an_unsure_answer_is_recorded_masked_after_the_reply(make_gateway: Any) 
 def test_a_sure_answer_is_recorded_but_not_queued_and_a_button_not_at_all(
         make_gateway: Any) -> None:
     gw: Gateway = make_gateway(FakeRasa())
-    gw.telegram_update(update("halo min", 70011))
+    gw.telegram_update(text_update("halo min", 70011))
     wait_for(lambda: gw.rows("SELECT 1 FROM nlu_predictions"), what="the prediction")
     gw.telegram_update(fixture("telegram", "callback_query"))  # a button: nothing was guessed
     wait_for(lambda: len(gw.telegram.calls("sendMessage")) >= 2, what="both replies")
@@ -66,9 +58,9 @@ def test_a_database_outage_costs_the_resident_nothing_and_loses_no_prediction(
     with gw.services.engine.begin() as conn:  # the table is gone while residents write
         conn.execute(text("ALTER TABLE nlu_predictions RENAME TO nlu_predictions_gone"))
     try:
-        gw.telegram_update(update("gimana caranya ya", 70021))
+        gw.telegram_update(text_update("gimana caranya ya", 70021))
         wait_for(lambda: gw.telegram.calls("sendMessage"), what="the reply")
-        gw.telegram_update(update("halo", 70022))
+        gw.telegram_update(text_update("halo", 70022))
         wait_for(lambda: len(gw.telegram.calls("sendMessage")) >= 2, what="the next reply")
         wait_for(lambda: "predictions not recorded yet" in caplog.text, what="the log line")
     finally:

@@ -16,7 +16,7 @@ from actions.conversation import (
     ActionHumanHandoff,
 )
 from actions.documents import ActionDocumentStatus, ActionKtp, ValidateDocStatusForm
-from actions.services import ActionEmergency, ActionTaxPayment
+from actions.services import ActionEmergency, ActionTaxPayment, ActionUnsubscribe
 from actions.tickets import ActionRequestStatus
 
 from .conftest import FakeServer, make_tracker
@@ -348,3 +348,19 @@ def test_the_service_shown_to_the_officer_is_the_last_one_asked_about() -> None:
     assert current_service(tracker) == "kk"
     tracker.events = [{"event": "user", "parse_data": {"intent": {"name": "greet"}}}]
     assert current_service(tracker) is None
+
+
+async def test_unsubscribe_withdraws_consent_through_the_gateway_or_says_it_could_not(
+        gateway: FakeServer, domain: dict[str, Any]) -> None:
+    gateway.on("POST", "/internal/v1/consent/stop",
+               body={"withdrawn": 2, "message": "Baik, Anda tidak akan lagi menerima pesan."})
+    tracker = make_tracker("tolong jangan kirimi saya info lagi", "unsubscribe",
+                           sender="whatsapp:6281200000001")
+    dispatcher = CollectingDispatcher()
+    await ActionUnsubscribe().run(dispatcher, tracker, domain)
+    assert gateway.bodies("/internal/v1/consent/stop") == [{"sender_id": "whatsapp:6281200000001"}]
+    assert texts(dispatcher) == "Baik, Anda tidak akan lagi menerima pesan."
+    gateway.on("POST", "/internal/v1/consent/stop", status=500, body={})
+    dispatcher = CollectingDispatcher()
+    await ActionUnsubscribe().run(dispatcher, tracker, domain)
+    assert "belum tercatat" in texts(dispatcher) and "STOP" in texts(dispatcher)
