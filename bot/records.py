@@ -5,6 +5,7 @@ Plain synchronous functions over a Session; the async worker runs them in a thre
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +17,8 @@ from sqlalchemy.orm import Session
 from .db import utcnow
 from .models import Contact, Conversation, DeadLetter, Message
 from .outreach import consent
+
+log = logging.getLogger(__name__)
 
 CONVERSATION_IDLE = timedelta(hours=24)
 # A receipt never moves a message backwards (WhatsApp may deliver "sent" after "read").
@@ -138,18 +141,33 @@ def _status_values(status: str, channel_message_id: str | None,
     return values
 
 
+def _update_status(session: Session, where: Any, status: str, channel_message_id: str | None,
+                   error: str | None) -> int:
+    """Sets a status; a channel message id another row already holds (a channel that reused
+    one) is left off rather than failing the write, which would hold up the resident's queue."""
+    statement = update(Message).where(where)
+    if channel_message_id:
+        try:
+            with session.begin_nested():
+                result = session.execute(statement.values(
+                    **_status_values(status, channel_message_id, error)))
+            return int(getattr(result, "rowcount", 0))
+        except IntegrityError:
+            log.warning("channel message id already recorded on another message; status %s "
+                        "kept without it", status)
+    result = session.execute(statement.values(**_status_values(status, None, error)))
+    return int(getattr(result, "rowcount", 0))
+
+
 def set_status(session: Session, message_id: int, status: str, *,
                channel_message_id: str | None = None, error: str | None = None) -> None:
-    session.execute(update(Message).where(Message.id == message_id)
-                    .values(**_status_values(status, channel_message_id, error)))
+    _update_status(session, Message.id == message_id, status, channel_message_id, error)
 
 
 def set_status_by_ref(session: Session, ref: str, status: str, *,
                       channel_message_id: str | None = None, error: str | None = None) -> bool:
     """Records a queued message's outcome; False when its row is not written yet."""
-    result = session.execute(update(Message).where(Message.ref == ref)
-                             .values(**_status_values(status, channel_message_id, error)))
-    return bool(getattr(result, "rowcount", 0))
+    return bool(_update_status(session, Message.ref == ref, status, channel_message_id, error))
 
 
 def set_media_ref(session: Session, message_id: int, ref: str) -> None:
@@ -165,10 +183,9 @@ def apply_outcomes(session: Session, outcomes: dict[str, dict[str, Any]]) -> Non
     """Outcomes the sender recorded before the rows were written (see `Outbox._outcome`); a row
     a receipt already moved past "queued" keeps its status."""
     for ref, outcome in outcomes.items():
-        session.execute(update(Message).where(Message.ref == ref, Message.status == "queued")
-                        .values(**_status_values(outcome["status"],
-                                                 outcome.get("channel_message_id"),
-                                                 outcome.get("error"))))
+        _update_status(session, (Message.ref == ref) & (Message.status == "queued"),
+                       outcome["status"], outcome.get("channel_message_id"),
+                       outcome.get("error"))
 
 
 def apply_receipt(session: Session, channel: str, channel_message_id: str, status: str,

@@ -11,7 +11,7 @@ import pytest
 
 from tests.gateway.fakes import FakeRasa
 
-from .conftest import Gateway, fixture, wait_for
+from .conftest import Gateway, fixture, text_update, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -220,3 +220,20 @@ def test_metrics_count_messages_and_show_the_queues(make_gateway: Any) -> None:
     assert 'pintu_inbound_total{channel="telegram",kind="text"}' in text
     assert 'pintu_inbound_duplicates_total{channel="telegram"}' in text
     assert 'pintu_queue_keys_waiting{queue="out:telegram:reply"}' in text
+
+
+def test_a_reused_channel_message_id_costs_neither_the_reply_nor_the_next_message(
+        make_gateway: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """The fake numbers the bot's messages from 1 while this resident's message is number 1 too
+    (real Telegram shares one sequence): the status is kept without the id, nothing fails."""
+    gw: Gateway = make_gateway()
+    first = text_update("halo", 90001)
+    first["message"]["message_id"] = 1
+    gw.telegram_update(first)
+    wait_for(lambda: gw.telegram.calls("sendMessage"), what="the reply")
+    gw.telegram_update(text_update("lagi", 90002))
+    wait_for(lambda: len(gw.telegram.calls("sendMessage")) >= 2, what="the next reply")
+    wait_for(lambda: gw.rows("SELECT 1 FROM messages WHERE direction = 'out' AND "
+                             "status = 'sent' AND channel_message_id IS NULL"),
+             what="the reply's status without the reused id")
+    assert "round failed" not in caplog.text

@@ -207,8 +207,10 @@ class Traffic:
         while not self.stop.is_set():
             before = len(self._sent_to(telegram, chat_id))
             n += 1
+            # Telegram numbers a private chat's messages in one sequence, both ways; the fake
+            # numbers the bot's from 1, so the resident's must not reuse those numbers.
             update = {"update_id": 880000 + n, "message": {
-                "message_id": n, "date": int(time.time()), "text": self.MESSAGES[n % 4],
+                "message_id": 500_000 + n, "date": int(time.time()), "text": self.MESSAGES[n % 4],
                 "from": {"id": chat_id, "is_bot": False, "first_name": "Warga"},
                 "chat": {"id": chat_id, "type": "private", "first_name": "Warga"}}}
             with self.lock:
