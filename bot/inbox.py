@@ -341,7 +341,7 @@ class Inbox:
                                             inbound=True)
             return consent.apply(session, contact, word, source=f"{word}_word")
         try:
-            return await asyncio.to_thread(in_transaction, self._sessions, apply)
+            return await asyncio.to_thread(self._write, apply)
         except SQLAlchemyError as exc:  # not recorded: confirm nothing, try again shortly
             log.error("consent keyword not recorded yet: %s", type(exc).__name__)
             raise _Later(5.0) from exc
@@ -459,9 +459,8 @@ class Inbox:
         except Exception as exc:
             log.error("prediction not recorded: %s", type(exc).__name__)
 
-    def _write(self, fn: Callable[..., Any], *args: Any) -> None:
-        with self._sessions.begin() as session:
-            fn(session, *args)
+    def _write(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return in_transaction(self._sessions, fn, *args)
 
     async def _ack(self, queue: KeyedQueue, claim: Claim) -> None:
         try:

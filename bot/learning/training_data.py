@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from nlu.check_data import HELD_OUT, messages
@@ -44,6 +44,13 @@ class Export:
     examples: list[Example]
     skipped_held_out: int = 0
     new_intents: list[str] = field(default_factory=list)
+
+
+def labelled_count(session: Session) -> int:
+    """How many examples `labelled` gives (distinct labelled texts), counted in the database."""
+    return int(session.scalar(select(func.count(distinct(Prediction.text))).where(
+        Prediction.review == "labelled", Prediction.label_intent.is_not(None),
+        Prediction.label_intent != "")) or 0)
 
 
 def labelled(session: Session) -> list[Example]:

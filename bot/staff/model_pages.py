@@ -53,7 +53,7 @@ def _list(session: Session, models_dir: Path) -> dict[str, Any]:
     versions = registry.versions(session)
     return {"versions": versions, "live": live, "names": {v.id: v.version for v in versions},
             "job": _job_json(jobs.current(session)), "history": registry.history(session),
-            "labelled": len(training_data.labelled(session)),
+            "labelled": training_data.labelled_count(session),
             "pending": predictions.pending_count(session)}
 
 

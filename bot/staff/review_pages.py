@@ -39,7 +39,7 @@ def _page_data(session: Session, reason: str | None) -> dict[str, Any]:
     groups = predictions.review_groups(session, reason=reason)
     return {"groups": groups, "pending": predictions.pending_count(session),
             "intents": training_data.known_intents(),
-            "labelled": len(training_data.labelled(session))}
+            "labelled": training_data.labelled_count(session)}
 
 
 @router.get("")

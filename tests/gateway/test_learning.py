@@ -156,6 +156,7 @@ def test_labels_become_rasa_yaml_without_the_held_out_messages(sessions: session
                               entities=[{"entity": "nik", "start": 8, "end": 99}])
     with sessions() as session:
         examples = training_data.labelled(session)
+        assert training_data.labelled_count(session) == len(examples) >= 2
         done = training_data.write(examples, tmp_path / "reviewed.yml")
     assert done.skipped_held_out == 1 and done.new_intents == ["info_bansos"]
     data = yaml.safe_load((tmp_path / "reviewed.yml").read_text())

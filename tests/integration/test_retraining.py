@@ -191,7 +191,6 @@ class Traffic:
                     texts = [m["text"] for m in response.json()["messages"]] \
                         if response.status_code == 200 else []
                 except httpx.HTTPError as exc:
-                    texts, response = [], None
                     self._fail(f"{sender}: {type(exc).__name__}")
                     continue
                 if not texts or APOLOGY in texts:
