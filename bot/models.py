@@ -380,3 +380,69 @@ class ModelJob(Base):
     heartbeat_at: Mapped[datetime | None]
 
     __table_args__ = (Index("ix_model_jobs_status", "status", "created_at"),)
+
+
+class StatusWatch(Base):
+    """A resident waiting on an agency's record (a complaint, a birth registration, a KTP): when
+    the agency reports a change, the resident is told on the channel they asked from.
+
+    `ref` is the agency's reference as the agency's status webhook names it (our ticket number
+    for LAKSA, the registration number for a birth certificate, Dukcapil's opaque resident_ref
+    for a KTP): never a NIK or KK number."""
+
+    __tablename__ = "status_watches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"),
+                                            index=True)
+    agency: Mapped[str] = mapped_column(String(16))  # laksa | dukcapil
+    kind: Mapped[str] = mapped_column(String(24))  # complaint | birth_registration | ktp
+    ref: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(80))  # what the resident calls it
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_status: Mapped[str | None] = mapped_column(String(32))
+    last_event_at: Mapped[datetime | None]
+
+    __table_args__ = (UniqueConstraint("agency", "kind", "ref", "contact_id",
+                                       name="uq_status_watches_record_contact"),
+                      Index("ix_status_watches_record", "agency", "kind", "ref"))
+
+
+class AgencyEvent(Base):
+    """A status webhook an agency sent, kept once by its event id (a repeat is answered but not
+    acted on again) with what came of it."""
+
+    __tablename__ = "agency_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency: Mapped[str] = mapped_column(String(16))
+    event_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(24))
+    ref: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(32))
+    occurred_at: Mapped[datetime]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    notified: Mapped[int] = mapped_column(default=0)  # residents told
+    skipped: Mapped[int] = mapped_column(default=0)  # watchers without consent to updates
+
+    __table_args__ = (UniqueConstraint("agency", "event_id", name="uq_agency_events_event"),)
+
+
+class VerificationCode(Base):
+    """The code printed with a finished document, checked on the public page /verifikasi.
+
+    Only an HMAC of the code is stored (a database copy cannot be turned back into valid codes),
+    with what the page may show: the kind of document, the holder's initials, where it is
+    collected and when it was issued. Never a name, NIK or number of the document itself."""
+
+    __tablename__ = "verification_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    agency: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(24))
+    document_label: Mapped[str] = mapped_column(String(80))
+    holder_initials: Mapped[str] = mapped_column(String(16))
+    office: Mapped[str | None] = mapped_column(String(120))
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
