@@ -7,7 +7,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from .menus import MenuMemory
+from .menus import MenuMemory, parse_choice
+from .outreach import consent
 from .rasa_client import BotMessage, RasaClient, RasaError, Turn
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,12 @@ class ConversationService:
         turn = await self._rasa.converse(sender, chosen or text, metadata)
         await self._menus.remember(sender, turn.replies)
         return Turn(turn.replies, None) if chosen else turn
+
+    async def consent_command(self, sender: str, text: str) -> consent.Command | None:
+        """What the message (typed words, a pressed button's payload, or the number of a
+        button shown last) asks of consent, answered by the gateway itself; None otherwise."""
+        chosen = await self._menus.resolve(sender, text) if parse_choice(text) else None
+        return consent.command(text, chosen)
 
     def turn(self, sender: str) -> Any:
         """One message of a sender at a time (a Redis lock shared by every gateway process):

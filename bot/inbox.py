@@ -300,10 +300,12 @@ class Inbox:
             text = text or "/inform"
         if not text:
             return []
-        word = consent.keyword(text) if inbound.kind == "text" else None
-        if word is not None:  # STOP / MULAI: before Rasa and the officer, so they always work
-            return [Reply(text=await self._consent_word(inbound, word))]
         sender = sender_id(inbound.channel, inbound.chat_id)
+        # STOP / MULAI and the consent buttons: before Rasa and the officer, so they always work.
+        asked = await self._conversation.consent_command(sender, text) \
+            if inbound.kind in ("text", "button") else None
+        if asked is not None:
+            return [Reply(text=await self._consent(inbound, asked))]
         if self.handoffs is not None:
             caught = await self.handoffs.intercept(sender, text, peeked)
             if caught is not None:  # with an officer (the bot is silent), or a rating
@@ -335,11 +337,11 @@ class Inbox:
         log.warning("rasa unavailable (%s): message kept, retry in %.0f s", exc, delay)
         raise _Later(delay, apologize=apologize)
 
-    async def _consent_word(self, inbound: Inbound, word: consent.Keyword) -> str:
+    async def _consent(self, inbound: Inbound, asked: consent.Command) -> str:
         def apply(session: Session) -> str:
             contact = records.touch_contact(session, inbound.channel, inbound.chat_id,
                                             inbound=True)
-            return consent.apply(session, contact, word, source=f"{word}_word")
+            return consent.act(session, contact, asked)
         try:
             return await asyncio.to_thread(self._write, apply)
         except SQLAlchemyError as exc:  # not recorded: confirm nothing, try again shortly

@@ -20,9 +20,11 @@ from integrations.replies import Reply
 
 from .. import records
 from ..app import Services
+from ..db import in_transaction
 from ..learning import predictions
 from ..localchat import CHANNEL, read_mailbox
 from ..menus import numbered_texts
+from ..outreach import consent
 from ..rasa_client import BotMessage, Understanding
 from .deps import services
 
@@ -91,6 +93,12 @@ async def chat(body: ChatIn, s: Annotated[Services, Depends(services)]) -> ChatO
     # An attachment without words is an answer to the question asked (a photo, a location).
     text = body.text.strip() or ("/inform" if body.attachments else "")
     async with s.conversation.turn(sender):
+        asked = await s.conversation.consent_command(sender, text) if text else None
+        if asked is not None:  # STOP, MULAI, a consent button: as on every channel
+            answer = await asyncio.to_thread(in_transaction, s.sessions, lambda session: (
+                consent.act(session, records.touch_contact(session, CHANNEL, body.sender,
+                                                           inbound=True), asked)))
+            return ChatOut(messages=[MessageOut(text=answer)])
         caught = await s.handoffs.intercept(sender, text) if text else None
         understood = None
         if caught is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -29,6 +29,15 @@ STOP_WORDS = frozenset({"stop", "berhenti", "unsubscribe", "stop langganan",
 START_WORDS = frozenset({"mulai", "mulai langganan", "langganan", "berlangganan"})
 Keyword = Literal["stop", "start"]
 
+
+class Command(NamedTuple):
+    """A message that speaks to consent: kind "word" (value stop|start) or "button" (value a
+    topic, or "no")."""
+
+    kind: Literal["word", "button"]
+    value: str
+
+
 STOPPED = ("Baik, Anda tidak akan lagi menerima pesan siaran dari Pintu (info kota, pengumuman, "
            "kabar status). Anda tetap bisa bertanya kapan saja. Untuk berlangganan lagi, ketik "
            "MULAI.")
@@ -36,6 +45,20 @@ STARTED = ("Terima kasih. Anda akan menerima info dan berita Pemkot Tangerang se
            "dokumen dan laporan Anda di chat ini. Berhenti kapan saja dengan mengetik STOP.")
 
 _REPEATS = re.compile(r"(.)\1{2,}")
+
+# Buttons whose payload starts with this are answered by the gateway, never sent to Rasa:
+# "#pintu:consent:<topic>" grants the topic with the wording shown, "#pintu:consent:no" declines.
+PAYLOAD_PREFIX = "#pintu:consent:"
+DECLINED = ("Baik, tidak apa-apa. Anda tetap bisa menanyakan status kapan saja. Untuk berlangganan "
+            "nanti, ketik MULAI.")
+GRANTED = {
+    OWN_UPDATES: "Terima kasih. Kabar status dokumen dan laporan Anda akan dikirim ke chat ini. "
+                 "Berhenti kapan saja dengan mengetik STOP.",
+    CITY_NEWS: "Terima kasih. Info dan berita Pemkot Tangerang akan dikirim ke chat ini. "
+               "Berhenti kapan saja dengan mengetik STOP.",
+    "kecamatan": "Terima kasih. Pengumuman untuk Kecamatan {name} akan dikirim ke chat ini. "
+                 "Berhenti kapan saja dengan mengetik STOP.",
+}
 
 
 def keyword(text: str) -> Keyword | None:
@@ -48,6 +71,39 @@ def keyword(text: str) -> Keyword | None:
     if folded in START_WORDS:
         return "start"
     return None
+
+
+def payload_topic(payload: str) -> str | None:
+    """The topic a `#pintu:consent:` button grants ("no" for the decline button); None for any
+    other payload or an unknown topic."""
+    if not payload.startswith(PAYLOAD_PREFIX):
+        return None
+    topic = payload[len(PAYLOAD_PREFIX):].strip()
+    if topic in ("no", CITY_NEWS, OWN_UPDATES):
+        return topic
+    kind, _, name = topic.partition(":")
+    if kind == "kecamatan" and re.fullmatch(r"[a-z][a-z ]{2,39}", name):
+        return topic
+    return None
+
+
+def wording_for(topic: str) -> str:
+    """What the resident says yes to for `topic` (stored with the consent)."""
+    kind, _, name = topic.partition(":")
+    if kind == "kecamatan":
+        return (f"Saya setuju menerima pengumuman untuk Kecamatan {name.title()} di chat ini.")
+    return WORDING[topic]
+
+
+def answer_payload(session: Session, contact: Contact, topic: str, *, source: str) -> str:
+    """Acts on a `#pintu:consent:` button (see `payload_topic`); the confirmation to send."""
+    if topic == "no":
+        return DECLINED
+    grant(session, contact.id, topic, source=source, wording=wording_for(topic))
+    kind, _, name = topic.partition(":")
+    if kind == "kecamatan":
+        return GRANTED["kecamatan"].format(name=name.title())
+    return GRANTED[topic]
 
 
 def active_topics(session: Session, contact_id: int) -> list[str]:
@@ -63,7 +119,7 @@ def grant(session: Session, contact_id: int, topic: str, *, source: str,
     if existing is not None:
         return existing
     consent = Consent(contact_id=contact_id, topic=topic,
-                      wording=wording or WORDING[topic.split(":", 1)[0]],
+                      wording=wording or wording_for(topic),
                       wording_version=WORDING_VERSION, source=source)
     try:
         with session.begin_nested():  # the same resident's other message may grant it too
@@ -89,6 +145,27 @@ def may_send(session: Session, contact_id: int, topic: str) -> bool:
     contact = session.get(Contact, contact_id)
     return contact is not None and contact.status != "stopped" and \
         topic in active_topics(session, contact_id)
+
+
+def command(text: str, chosen: str | None = None) -> Command | None:
+    """What a message asks of consent: a STOP/MULAI word typed alone, or a `#pintu:consent:`
+    button (pressed, or `chosen` by typing its number); None for anything else."""
+    word = keyword(text)
+    if word is not None:
+        return Command("word", word)
+    for candidate in (text, chosen or ""):
+        topic = payload_topic(candidate)
+        if topic is not None:
+            return Command("button", topic)
+    return None
+
+
+def act(session: Session, contact: Contact, what: Command) -> str:
+    """Acts on a consent command (see `command`); the confirmation to send back."""
+    if what.kind == "word":
+        return apply(session, contact, "stop" if what.value == "stop" else "start",
+                     source=f"{what.value}_word")
+    return answer_payload(session, contact, what.value, source="button")
 
 
 def apply(session: Session, contact: Contact, word: Keyword, *, source: str) -> str:

@@ -9,7 +9,7 @@ import pytest
 
 from bot.outreach import consent
 
-from .conftest import Gateway, text_update, wait_for
+from .conftest import Gateway, fixture, text_update, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -118,3 +118,39 @@ def test_the_unsubscribe_intent_withdraws_through_the_internal_api(make_gateway:
                           json={"sender_id": f"telegram:{CHAT}"})
     assert answer.json() == {"withdrawn": 2, "message": consent.STOPPED}
     assert [(by, active) for *_, by, _, active in consents(gw)] == [("intent", False)] * 2
+
+
+@pytest.mark.parametrize(("payload", "topic"), [
+    ("#pintu:consent:own_updates", "own_updates"), ("#pintu:consent:city_news", "city_news"),
+    ("#pintu:consent:kecamatan:cipondoh", "kecamatan:cipondoh"), ("#pintu:consent:no", "no"),
+    ("#pintu:consent:kecamatan:", None), ("#pintu:consent:everything", None),
+    ("/subscribe", None), ("own_updates", None),
+])
+def test_consent_buttons_name_known_topics_only(payload: str, topic: str | None) -> None:
+    assert consent.payload_topic(payload) == topic
+
+
+def test_a_consent_button_pressed_or_typed_by_number_is_recorded_by_the_gateway(
+        make_gateway: Any) -> None:
+    from tests.gateway.fakes import FakeRasa
+
+    def ask(body: dict[str, Any]) -> list[dict[str, Any]]:
+        return [{"recipient_id": body["sender"], "text": "Kirim kabar status ke chat ini?",
+                 "buttons": [{"title": "Ya", "payload": "#pintu:consent:own_updates"},
+                             {"title": "Tidak", "payload": "#pintu:consent:no"}]}]
+
+    gw: Gateway = make_gateway(FakeRasa(ask))
+    gw.telegram_update(text_update("lapor", 81051))
+    replies(gw, 1)
+    gw.telegram_update(text_update("1", 81052))  # the numbered fallback of "Ya"
+    assert replies(gw, 2)[1] == consent.GRANTED["own_updates"]
+    assert [(t, s, active) for t, s, _, _, active in consents(gw)] == [
+        ("own_updates", "button", True)]
+    assert gw.rows("SELECT wording FROM consents")[0][0] == consent.WORDING["own_updates"]
+    callback = fixture("telegram", "callback_query")
+    callback["callback_query"]["data"] = "#pintu:consent:kecamatan:cipondoh"
+    gw.telegram_update(callback)
+    wait_for(lambda: len(consents(gw)) == 2, what="the kecamatan consent")
+    assert consents(gw)[1][0] == "kecamatan:cipondoh"
+    assert "Kecamatan Cipondoh" in replies(gw, 3)[2]
+    assert [b["message"] for b in gw.rasa.received] == ["lapor"]  # no answer reached Rasa
