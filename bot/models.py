@@ -446,3 +446,124 @@ class VerificationCode(Base):
     office: Mapped[str | None] = mapped_column(String(120))
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+
+
+class OutreachLink(Base):
+    """A shareable way in (docs/outreach.md, "Reaching new residents"): a code carried by the
+    Telegram deep link (`?start=<code>`) and the WhatsApp link's prefilled words, printed as QR
+    codes on a poster for one kelurahan, one kecamatan or one campaign."""
+
+    __tablename__ = "outreach_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)  # [a-z0-9-], e.g. kel-cipondoh
+    kind: Mapped[str] = mapped_column(String(16))  # kelurahan | kecamatan | campaign
+    kelurahan: Mapped[str | None] = mapped_column(String(60))
+    kecamatan: Mapped[str | None] = mapped_column(String(40))
+    campaign: Mapped[str | None] = mapped_column(String(120))
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL", name="fk_outreach_links_created_by"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OutreachVisit(Base):
+    """A resident arriving through an outreach link. `brought` marks the visit that was the
+    contact's very first message: at most one per contact, never overwritten by later links
+    (the contact's source); later visits are counted beside it."""
+
+    __tablename__ = "outreach_visits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    link_id: Mapped[int] = mapped_column(ForeignKey("outreach_links.id", ondelete="CASCADE"),
+                                         index=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"),
+                                            index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    # The delivery's id ("<channel>:<dedup id>"): a message handled twice is counted once.
+    delivery: Mapped[str] = mapped_column(String(160), unique=True)
+    brought: Mapped[bool] = mapped_column(default=False)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("uq_outreach_visits_source", "contact_id", unique=True,
+                            postgresql_where=text("brought"), sqlite_where=text("brought")),)
+
+
+class WhatsAppTemplate(Base):
+    """A WhatsApp message template an admin registered after Meta approved it (name, language,
+    the names of its {{1}}, {{2}} ... variables and its body, for previews). Only registered or
+    file-listed (data/whatsapp/templates.yml) templates may go out, and only they reach
+    residents outside the 24-hour window."""
+
+    __tablename__ = "whatsapp_templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(512))
+    language: Mapped[str] = mapped_column(String(16), default="id")
+    variables: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    body: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str] = mapped_column(String(16), default="MARKETING")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id",
+                                                              ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("name", "language", name="uq_whatsapp_templates_name"),)
+
+
+class Campaign(Base):
+    """A broadcast an admin wrote (docs/outreach.md, "Campaigns"): the message, the segment it
+    goes to, when, and how far it got.
+
+    draft -> scheduled -> sending <-> paused -> done, or cancelled from any of these."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(120))
+    text: Mapped[str] = mapped_column(Text)
+    image_ref: Mapped[str | None] = mapped_column(String(200))  # a MediaStore reference
+    buttons: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [{"title", "payload"}]
+    # {"topic": "city_news", "kecamatan": "Cipondoh"|None, "channels": [...],
+    #  "active_since": "2026-11-01"|None}
+    segment: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # WhatsApp residents outside the 24-hour window get this template, else they are skipped.
+    template_id: Mapped[int | None] = mapped_column(
+        ForeignKey("whatsapp_templates.id", ondelete="SET NULL"))
+    template_params: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    state: Mapped[str] = mapped_column(String(16), default="draft")
+    scheduled_at: Mapped[datetime | None]
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id",
+                                                              ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    queued_at: Mapped[datetime | None]  # recipients chosen (the segment frozen)
+    queue_seconds: Mapped[float | None]
+    recipients: Mapped[int] = mapped_column(default=0)
+    finished_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_campaigns_state", "state", "scheduled_at"),)
+
+
+class CampaignRecipient(Base):
+    """One resident of one campaign: at most one row each (nobody receives a broadcast twice).
+
+    queued -> claimed (handed to the outbox, `ref` set) -> sending (recorded just before the
+    HTTP call: never sent again) -> sent -> delivered -> read; or failed, skipped (consent
+    withdrawn, outside the window without a template, cancelled) or unconfirmed (a worker died
+    during the call; see docs/outreach.md)."""
+
+    __tablename__ = "campaign_recipients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    ref: Mapped[str | None] = mapped_column(String(32), unique=True)
+    channel_message_id: Mapped[str | None] = mapped_column(String(160), index=True)
+    error: Mapped[str | None] = mapped_column(String(200))
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "contact_id", name="uq_campaign_recipients_contact"),
+        Index("ix_campaign_recipients_state", "campaign_id", "state", "id"),
+    )
