@@ -29,6 +29,7 @@ from .media import MediaStore
 from .menus import MenuMemory
 from .office import OfficeHours
 from .outbound import ChannelLimits, Outbox
+from .outreach.status_updates import StatusUpdates
 from .rasa_client import RasaClient
 from .settings import Settings, get_settings
 from .tickets import TicketService
@@ -55,6 +56,7 @@ class Services:
     channels: Channels
     handoffs: HandoffService
     events: EventHub
+    status_updates: StatusUpdates
 
     async def aclose(self) -> None:
         await self.events.aclose()
@@ -127,6 +129,9 @@ def build_services(
         channels=channels,
         handoffs=handoffs,
         events=EventHub(redis),
+        status_updates=StatusUpdates(sessions, redis, media, inbox.deliver,
+                                     verification_key=settings.verification_key,
+                                     public_url=settings.public_url),
     )
 
 
@@ -215,7 +220,7 @@ def create_app(
             await services.aclose()
 
     app = FastAPI(title="Pintu gateway", version="0.1.0", lifespan=lifespan)
-    from .api import chat, health, internal, webhooks
+    from .api import agency, chat, health, internal, verification, webhooks
     from .staff import admin_pages, inbox_pages, model_pages, review_pages
     from .staff import web as staff_web
 
@@ -223,6 +228,8 @@ def create_app(
     app.include_router(chat.router)
     app.include_router(internal.router)
     app.include_router(webhooks.router)
+    app.include_router(agency.router)
+    app.include_router(verification.router)
     app.include_router(staff_web.router)
     app.include_router(admin_pages.router)
     app.include_router(inbox_pages.router)

@@ -10,6 +10,7 @@ gets one short apology and the message stays at the head of their queue until Ra
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 import uuid
@@ -35,7 +36,7 @@ from .handoff import INTERCEPT_PEEK, HandoffService
 from .learning.recorder import PredictionRecorder
 from .media import MediaRefused, MediaStore
 from .outbound import Outbox, open_window
-from .outreach import consent
+from .outreach import consent, links
 from .queues import Claim, KeyedQueue, LeaseLost
 from .rasa_client import RasaError, RasaUnavailable, Understanding
 
@@ -300,6 +301,9 @@ class Inbox:
             text = text or "/inform"
         if not text:
             return []
+        code = links.code_of(inbound.kind, inbound.start_param, text)
+        if code is not None:  # an outreach link (poster, QR): counted, then the newcomer menu
+            text = await self._arrive(inbound, item, code)
         sender = sender_id(inbound.channel, inbound.chat_id)
         # STOP / MULAI and the consent buttons: before Rasa and the officer, so they always work.
         asked = await self._conversation.consent_command(sender, text) \
@@ -348,6 +352,17 @@ class Inbox:
             log.error("consent keyword not recorded yet: %s", type(exc).__name__)
             raise _Later(5.0) from exc
 
+    async def _arrive(self, inbound: Inbound, item: dict[str, Any], code: str) -> str:
+        """Counts a resident arriving through an outreach link; what to ask Rasa (the menu).
+        Losing one count is not worth holding up the resident's answer."""
+        try:
+            await asyncio.to_thread(self._write, links.record_arrival, inbound.channel,
+                                    inbound.chat_id, code, f"{inbound.channel}:{inbound.dedup_id}",
+                                    item["received_at"])
+        except SQLAlchemyError as exc:
+            log.error("outreach arrival not recorded: %s", type(exc).__name__)
+        return links.NEWCOMER_MENU
+
     async def _payload(self, payload: str) -> str:
         if payload.startswith("k:"):  # a long payload the renderer stored under a short key
             stored = await self._redis.get(f"pintu:cbkey:{payload}")
@@ -389,11 +404,13 @@ class Inbox:
 
     async def deliver(self, channel: str, chat_id: str, replies: list[Reply], *,
                       answering: dict[str, Any] | None = None,
-                      staff_id: int | None = None) -> None:
+                      staff_id: int | None = None, once_key: str | None = None) -> None:
         """Renders replies for the channel, queues them for sending, then records them (the
         rows are off the resident's wait). `answering` is the queue item of the resident's
         message being answered: the rows join its conversation and it is marked processed.
-        `staff_id` names the officer who wrote them (staff inbox)."""
+        `staff_id` names the officer who wrote them (staff inbox). `once_key` makes delivery
+        idempotent: the same key queues and records the same messages once, however often it
+        is delivered (an agency's repeated event)."""
         calls: list[Rendered] = []
         keys: dict[str, str] = {}
         for reply in replies:
@@ -402,9 +419,10 @@ class Inbox:
             keys.update(reply_keys)
         for key, payload in keys.items():
             await self._redis.set(f"pintu:cbkey:{key}", payload, ex=CALLBACK_KEY_TTL_S)
-        refs = [uuid.uuid4().hex for _ in calls]
+        refs = [hashlib.sha256(f"{once_key}:{i}".encode()).hexdigest()[:32] if once_key
+                else uuid.uuid4().hex for i in range(len(calls))]
         if calls:
-            await self._outbox.enqueue(channel, chat_id, calls, refs)
+            await self._outbox.enqueue(channel, chat_id, calls, refs, once=once_key is not None)
         await asyncio.to_thread(self._record_outbound, channel, chat_id, calls, refs, answering,
                                 staff_id)
         await self._outbox.apply_early_outcomes(refs)

@@ -133,17 +133,20 @@ class Outbox:
         return self._queues[(channel, priority)]
 
     async def enqueue(self, channel: str, chat_id: str, calls: Sequence[Rendered],
-                      refs: Sequence[str | None], priority: Priority = "reply") -> None:
+                      refs: Sequence[str | None], priority: Priority = "reply",
+                      once: bool = False) -> None:
         """Queues the calls of one turn for a chat, in order, in one round trip to Redis.
 
         `refs` name the message rows the caller writes (after queueing, so that the row is off
         the resident's wait): the sender records each outcome under its ref, and the caller
-        then picks up outcomes that arrived before the row with `apply_early_outcomes`."""
+        then picks up outcomes that arrived before the row with `apply_early_outcomes`.
+        `once`: a call whose ref was queued before (a repeated event) is not queued again."""
         queued_at = time.time()
         await self.queue(channel, priority).push_many(chat_id, [
             {"method": call.method, "body": call.body, "ref": ref, "attempts": 0,
              "queued_at": queued_at}
-            for call, ref in zip(calls, refs, strict=True)])
+            for call, ref in zip(calls, refs, strict=True)],
+            dedup_ids=[f"ref:{ref}" for ref in refs] if once else None)
 
     async def apply_early_outcomes(self, refs: Sequence[str]) -> None:
         """Applies outcomes the sender recorded before the rows of `refs` were written.

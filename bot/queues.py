@@ -150,16 +150,21 @@ class KeyedQueue:
         )
         return bool(result)
 
-    async def push_many(self, key: str, items: list[dict[str, Any]]) -> None:
-        """Queues `items` behind the key's earlier items, in order, in one round trip."""
+    async def push_many(self, key: str, items: list[dict[str, Any]],
+                        dedup_ids: list[str] | None = None) -> None:
+        """Queues `items` behind the key's earlier items, in order, in one round trip; with
+        `dedup_ids` (one per item), an item whose id was pushed before is left out."""
         if not items:
             return
-        keys = [self._list(key), self._ready, self.wake_key, self._prefix + "unused",
-                self._pace_prefix + key]
+        ids: list[str | None] = list(dedup_ids) if dedup_ids is not None else [None] * len(items)
         async with self._redis.pipeline(transaction=False) as pipe:
-            for item in items:
-                await self._push(keys=keys, args=[json.dumps(item, separators=(",", ":")), key,
-                                                  now_ms(), self._dedup_ttl_s, "0"], client=pipe)
+            for item, dedup_id in zip(items, ids, strict=True):
+                seen = f"pintu:seen:{self.name}:{dedup_id}" if dedup_id else \
+                    self._prefix + "unused"
+                await self._push(keys=[self._list(key), self._ready, self.wake_key, seen,
+                                       self._pace_prefix + key],
+                                 args=[json.dumps(item, separators=(",", ":")), key, now_ms(),
+                                       self._dedup_ttl_s, "1" if dedup_id else "0"], client=pipe)
             await pipe.execute()
 
     async def claim(self) -> Claim | float | None:

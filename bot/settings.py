@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     whatsapp_verify_token: str | None = None
     whatsapp_api_base_url: str = "https://graph.facebook.com"
     whatsapp_api_version: str = "v21.0"
+    # Outreach links and posters (docs/outreach.md): the bot's @username for t.me links, and the
+    # WhatsApp number residents see, in international form ("62811..."), for wa.me links. Unset:
+    # the admin page says that links for that channel cannot be made yet.
+    telegram_bot_username: str | None = Field(default=None, pattern=r"^@?[A-Za-z0-9_]{5,32}$")
+    whatsapp_display_phone: str | None = Field(default=None, pattern=r"^\+?[0-9][0-9 -]{6,20}$")
 
     # Channels: processing and sending (see docs/channels.md).
     # False in the web process when `python -m bot.worker` runs the workers (bot/stack.py does
@@ -84,6 +89,21 @@ class Settings(BaseSettings):
     # <public_base_url>/webhooks/telegram (with the secret token) with Telegram at start-up.
     public_base_url: str | None = None
 
+    # Proactive status updates (docs/outreach.md). Each agency signs its status webhook with its
+    # own secret: JSON, e.g. AGENCY_WEBHOOK_SECRETS='{"laksa": "...", "dukcapil": "..."}'.
+    # S105: development placeholders; production refuses them (validator below).
+    agency_webhook_secrets: dict[str, str] = Field(default_factory=lambda: {
+        "laksa": "dev-agency-laksa-secret", "dukcapil": "dev-agency-dukcapil-secret"})
+    # The key of documents' verification codes (an HMAC key; changing it voids issued codes).
+    verification_key: str = "dev-verification-key"
+    # Checks of the public page /verifikasi per client address and minute.
+    verification_checks_per_minute: int = Field(default=20, ge=1)
+
+    @property
+    def public_url(self) -> str:
+        """Where residents reach the gateway's public pages (the verification page)."""
+        return (self.public_base_url or "http://127.0.0.1:8000").rstrip("/")
+
     @property
     def rasa_servers(self) -> list[str]:
         listed = [u.strip().rstrip("/") for u in self.rasa_urls.split(",") if u.strip()]
@@ -101,7 +121,7 @@ class Settings(BaseSettings):
     def _no_placeholder_secrets_in_production(self) -> Settings:
         if self.pintu_env != "production":
             return self
-        required = ["internal_api_token"]
+        required = ["internal_api_token", "verification_key"]
         if self.telegram_enabled and self.telegram_mode == "webhook":
             required.append("telegram_webhook_secret")
         if self.whatsapp_enabled:
@@ -112,6 +132,9 @@ class Settings(BaseSettings):
             if (getattr(self, name) or "").strip().lower() in _PLACEHOLDERS
             or (getattr(self, name) or "").startswith("dev-")
         ]
+        bad += [f"agency_webhook_secrets[{agency}]"
+                for agency, secret in self.agency_webhook_secrets.items()
+                if secret.strip().lower() in _PLACEHOLDERS or secret.startswith("dev-")]
         if bad:
             raise ValueError(f"production needs real values for: {', '.join(bad)}")
         return self

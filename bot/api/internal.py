@@ -18,7 +18,7 @@ from .. import records
 from ..app import Services
 from ..db import in_transaction
 from ..handoff import split_sender
-from ..outreach import consent
+from ..outreach import consent, status_updates
 from .deps import services
 
 log = logging.getLogger(__name__)
@@ -56,13 +56,46 @@ async def file_complaint(body: ComplaintIn,
                          s: Annotated[Services, Depends(services)]) -> dict[str, Any]:
     data = body.model_dump(exclude={"sender_id"})
     filed = await s.tickets.file_complaint(body.sender_id, data)
+    updates = await _watch(s, body.sender_id, "laksa", "complaint", filed.ticket.number,
+                           f"laporan {filed.ticket.number}")
     return {
         "ticket_id": filed.ticket.number,
         "status": filed.ticket.status,
         "agency": filed.ticket.agency,
         "expected_response_days": filed.ticket.expected_response_days,
         "forwarded": filed.forwarded,
+        "updates": updates,
     }
+
+
+async def _watch(s: Services, sender: str, agency: str, kind: str, ref: str,
+                 label: str) -> bool:
+    """The resident waits on the record; whether they already agreed to updates in chat."""
+    channel, chat_id = split_sender(sender)
+    if not chat_id:  # not a channel's sender id: nobody to tell
+        return False
+    return await asyncio.to_thread(in_transaction, s.sessions, lambda session: (
+        status_updates.watch(session, channel, chat_id, agency=agency, kind=kind, ref=ref,
+                             label=label)))
+
+
+class WatchIn(BaseModel):
+    sender_id: str = Field(min_length=3, max_length=128, pattern=r"^[a-z]+:.+$")
+    agency: str = Field(pattern="^(laksa|dukcapil)$")
+    kind: str = Field(pattern="^(complaint|birth_registration|ktp)$")
+    ref: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    label: str = Field(min_length=2, max_length=80)
+
+
+@router.post("/watches")
+async def watch_record(body: WatchIn,
+                       s: Annotated[Services, Depends(services)]) -> dict[str, Any]:
+    """The resident will be told when the agency reports a change of the record (given their
+    consent to updates: `updates` says whether they have it, so the receipt can ask)."""
+    if (body.agency, body.kind) not in status_updates.KINDS:
+        raise HTTPException(status_code=422, detail="unknown record kind")
+    return {"updates": await _watch(s, body.sender_id, body.agency, body.kind, body.ref,
+                                    body.label)}
 
 
 @router.get("/tickets/{number}")
