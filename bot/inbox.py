@@ -358,7 +358,7 @@ class Inbox:
         try:
             await asyncio.to_thread(self._write, links.record_arrival, inbound.channel,
                                     inbound.chat_id, code, f"{inbound.channel}:{inbound.dedup_id}",
-                                    item["received_at"])
+                                    inbound.channel_message_id)
         except SQLAlchemyError as exc:
             log.error("outreach arrival not recorded: %s", type(exc).__name__)
         return links.NEWCOMER_MENU
