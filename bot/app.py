@@ -29,6 +29,7 @@ from .media import MediaStore
 from .menus import MenuMemory
 from .office import OfficeHours
 from .outbound import ChannelLimits, Outbox
+from .outreach.campaign_runner import CampaignRunner
 from .outreach.status_updates import StatusUpdates
 from .rasa_client import RasaClient
 from .settings import Settings, get_settings
@@ -97,7 +98,7 @@ def build_services(
             localchat.CHANNEL: ChannelLimits(1000.0, 0),
         },
         max_attempts=settings.send_max_attempts, backoff_base_s=settings.send_backoff_base_s,
-        backoff_max_s=settings.send_backoff_max_s,
+        backoff_max_s=settings.send_backoff_max_s, bulk_lease_s=settings.campaign_lease_s,
     )
     inbox = Inbox(redis, sessions, conversation, outbox, media,
                   lease_s=settings.inbound_lease_s, dedup_ttl_s=settings.dedup_ttl_s,
@@ -147,6 +148,7 @@ def background_tasks(services: Services) -> list[asyncio.Task[None]]:
         for channel in services.outbox.channels:
             tasks.append(asyncio.create_task(
                 services.outbox.run(channel, settings.sender_concurrency)))
+        tasks.append(asyncio.create_task(campaign_runner(services).run()))
     if settings.run_model_jobs:
         from .learning.jobs import JobRunner, RunnerConfig
 
@@ -159,6 +161,16 @@ def background_tasks(services: Services) -> list[asyncio.Task[None]]:
     if telegram is not None and settings.telegram_mode == "polling":
         tasks.append(asyncio.create_task(poll_telegram(telegram, services.inbox)))
     return tasks
+
+
+def campaign_runner(services: Services) -> CampaignRunner:
+    """Feeds campaigns to this process's senders (and owns their jobs' outcomes)."""
+    settings = services.settings
+    whatsapp = services.channels.whatsapp
+    return CampaignRunner(services.store.redis, services.sessions, services.outbox,
+                          whatsapp_upload=whatsapp.upload if whatsapp is not None else None,
+                          buffer_s=settings.campaign_buffer_s,
+                          unconfirmed_after_s=settings.campaign_unconfirmed_after_s)
 
 
 async def stop_tasks(tasks: list[asyncio.Task[None]]) -> None:

@@ -56,6 +56,20 @@ class ChannelClient(Protocol):
     async def send(self, rendered: Rendered) -> str | None: ...
 
 
+class JobHook(Protocol):
+    """Owns the jobs that name it (`job["hook"]`) instead of `messages` rows (campaigns):
+    `before_send` runs after the rate limiter and right before the HTTP call (False: drop the
+    job unsent), `release` when the channel answered with an error and a retry follows,
+    `outcome` with "sent" or "dead" in place of the message row's status."""
+
+    async def before_send(self, channel: str, chat_id: str, job: dict[str, Any]) -> bool: ...
+
+    async def release(self, job: dict[str, Any]) -> None: ...
+
+    async def outcome(self, job: dict[str, Any], status: str, channel_message_id: str | None,
+                      error: str | None) -> None: ...
+
+
 @dataclass(frozen=True)
 class ChannelLimits:
     rate_per_s: float
@@ -100,7 +114,8 @@ class Outbox:
     def __init__(self, redis: Redis, sessions: sessionmaker, *,
                  limits: dict[str, ChannelLimits], max_attempts: int = 6,
                  backoff_base_s: float = 1.0, backoff_max_s: float = 300.0,
-                 approved_templates: frozenset[str] | None = None) -> None:
+                 approved_templates: frozenset[str] | None = None,
+                 bulk_lease_s: float = 120.0) -> None:
         self._redis = redis
         self._sessions = sessions
         self._clients: dict[str, ChannelClient] = {}
@@ -113,6 +128,8 @@ class Outbox:
         self._queues: dict[tuple[str, str], KeyedQueue] = {}
         self._limiters: dict[str, RateLimiter] = {}
         self.on_sent: Callable[[str, str, dict[str, Any]], Awaitable[None]] | None = None
+        self.hooks: dict[str, JobHook] = {}
+        self._bulk_lease_s = bulk_lease_s
 
     def register(self, channel: str, client: ChannelClient, account: str = "") -> None:
         """Enables sending on a channel; `account` separates limits (a WhatsApp phone number)."""
@@ -123,11 +140,20 @@ class Outbox:
         for priority in ("reply", "bulk"):
             self._queues[(channel, priority)] = KeyedQueue(
                 self._redis, f"out:{channel}:{priority}", pace_ms=limits.chat_interval_ms,
-                pace_prefix=f"out:{channel}")
+                pace_prefix=f"out:{channel}",
+                lease_s=self._bulk_lease_s if priority == "bulk" else 120.0)
 
     @property
     def channels(self) -> list[str]:
         return list(self._clients)
+
+    def rate(self, channel: str) -> float:
+        """The channel's configured sends per second (replies and broadcasts together)."""
+        return self._limits[channel].rate_per_s
+
+    def approve_templates(self, names: frozenset[str]) -> None:
+        """Also allows these templates (registered by admins besides templates.yml)."""
+        self._approved = self._approved | names
 
     def queue(self, channel: str, priority: Priority = "reply") -> KeyedQueue:
         return self._queues[(channel, priority)]
@@ -166,6 +192,10 @@ class Outbox:
     async def _outcome(self, job: dict[str, Any], status: str, *,
                        channel_message_id: str | None = None, error: str | None = None) -> None:
         """Records a job's outcome on its message row, or in Redis for the row's writer."""
+        hook = self.hooks.get(job.get("hook") or "")
+        if hook is not None:
+            await hook.outcome(job, status, channel_message_id, error)
+            return
         ref = job.get("ref")
         if ref is None:
             if job.get("message_id") is not None:  # a job queued before refs existed
@@ -230,6 +260,11 @@ class Outbox:
             wait = await limiter.delay()
             if wait > 0:
                 await asyncio.sleep(wait)
+            hook = self.hooks.get(job.get("hook") or "")
+            if hook is not None and not await hook.before_send(channel, chat_id, job):
+                with contextlib.suppress(LeaseLost):
+                    await queue.ack(claim)
+                return
             channel_id = await client.send(Rendered(job["method"], job["body"]))
         except RateLimited as exc:
             FAILED.labels(channel, "rate_limited").inc()
@@ -241,6 +276,7 @@ class Outbox:
             if job["throttled"] > 3 * self._max_attempts:
                 await self._dead(channel, queue, claim, job, f"rate limited: {exc}")
                 return
+            await self._release(job)
             await self._retry(queue, claim, delay, job)
             return
         except ChannelError as exc:
@@ -250,6 +286,7 @@ class Outbox:
                 delay = self.backoff(job["attempts"])
                 log.warning("%s send failed (%s), try %d in %.1f s", channel,
                             type(exc).__name__, job["attempts"], delay)
+                await self._release(job)
                 await self._retry(queue, claim, delay, job)
                 return
             if isinstance(exc, RecipientUnavailable):
@@ -274,6 +311,11 @@ class Outbox:
                 raise Rejected(f"template {name!r} is not in data/whatsapp/templates.yml")
         elif not await self._redis.exists(window_key("whatsapp", chat_id)):
             raise OutsideWindow("outside the 24-hour customer-service window")
+
+    async def _release(self, job: dict[str, Any]) -> None:
+        hook = self.hooks.get(job.get("hook") or "")
+        if hook is not None:
+            await hook.release(job)
 
     async def _retry(self, queue: KeyedQueue, claim: Claim, delay: float,
                      job: dict[str, Any]) -> None:

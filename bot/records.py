@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from .db import utcnow
 from .models import Contact, Conversation, DeadLetter, Message
-from .outreach import consent
+from .outreach import campaigns, consent
 
 log = logging.getLogger(__name__)
 
@@ -190,11 +190,12 @@ def apply_outcomes(session: Session, outcomes: dict[str, dict[str, Any]]) -> Non
 
 def apply_receipt(session: Session, channel: str, channel_message_id: str, status: str,
                   error: str | None = None) -> bool:
-    """Moves a sent message forward on a channel receipt; False when the message is unknown."""
+    """Moves a sent message (or a campaign's recipient) forward on a channel receipt; False
+    when the message is unknown."""
     message = session.scalar(select(Message).where(
         Message.channel == channel, Message.channel_message_id == channel_message_id))
     if message is None:
-        return False
+        return campaigns.apply_receipt(session, channel, channel_message_id, status, error)
     if _STATUS_RANK.get(status, 0) > _STATUS_RANK.get(message.status, 0):
         message.status = status
         if error:

@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     send_max_attempts: int = Field(default=6, ge=1)
     send_backoff_base_s: float = Field(default=1.0, gt=0)
     send_backoff_max_s: float = Field(default=300.0, gt=0)
+    # Campaigns (docs/outreach.md): seconds of each channel's sends kept queued in Redis (pause
+    # and cancel act within about this long), the lease of a broadcast job a worker holds, and
+    # how long a send interrupted by a dead worker waits before it is counted unconfirmed.
+    campaign_buffer_s: float = Field(default=2.0, gt=0)
+    campaign_lease_s: float = Field(default=60.0, gt=0)
+    campaign_unconfirmed_after_s: float = Field(default=300.0, gt=0)
     # Staff inbox and handoff (see docs/staff.md).
     handoff_first_response_s: float = Field(default=300.0, gt=0)
     handoff_notice_after_s: float = Field(default=600.0, gt=0)
