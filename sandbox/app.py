@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,6 +18,7 @@ from .faults import router as faults_router
 from .routes import control, dukcapil, health, laksa, queue, tax
 from .seed import prepare_database
 from .settings import SandboxSettings
+from .webhooks import Dispatcher
 
 DESCRIPTION = """Stand-in for the agency APIs Pintu talks to. All data is synthetic and seeded
 deterministically. Errors always look like `{"error": {"code": "...", "message": "..."}}`;
@@ -51,15 +53,26 @@ def create_app(settings: SandboxSettings | None = None, *, clock: Clock = system
         prepare_database(engine, sessions, seed=settings.seed, residents=settings.residents,
                          clock=clock)
 
+    dispatcher = Dispatcher(sessions, settings.webhook_url, settings.webhook_secrets,
+                            clock) if settings.webhook_url else None
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(dispatcher.run(settings.webhook_interval_s)) \
+            if dispatcher is not None else None
         yield
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        if dispatcher is not None:
+            await dispatcher.aclose()
         engine.dispose()
 
     app = FastAPI(title="Pintu agency sandbox", version="1.0.0", description=DESCRIPTION,
                   openapi_tags=TAGS, lifespan=lifespan)
     app.state.settings, app.state.engine, app.state.sessions = settings, engine, sessions
     app.state.clock = clock
+    app.state.dispatcher = dispatcher
     app.state.write_lock = threading.Lock()
     app.state.faults = Faults(FaultConfig())
     install_error_handlers(app)

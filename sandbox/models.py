@@ -238,3 +238,21 @@ class PdamBill(Base):
     amount: Mapped[int]
     due_date: Mapped[date]
     paid_on: Mapped[date | None]
+
+
+# ---------------------------------------------------------------- status webhooks (outbox)
+class WebhookDelivery(Base):
+    """A status event an agency owes Pintu: written in the same transaction as the change, sent
+    (signed) until Pintu answers 2xx, so a change is never lost to a gateway that was away."""
+
+    __tablename__ = "webhook_deliveries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency: Mapped[str] = mapped_column(String(16))
+    event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(index=True)
+    delivered_at: Mapped[datetime | None]
+    failed_at: Mapped[datetime | None]  # refused for good (4xx): a contract error to look at
+    last_error: Mapped[str | None] = mapped_column(String(200))

@@ -13,7 +13,7 @@ import logging
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from pydantic import BaseModel, Field, ValidationError
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
@@ -99,6 +99,42 @@ async def agency_status(request: Request,
                         skipped=handled.skipped)
 
 
-def openapi_contract() -> dict[str, Any]:
-    """The webhook's schema, for docs/openapi/agency-status-webhook.json."""
-    return StatusEventIn.model_json_schema()
+def contract_document() -> dict[str, Any]:
+    """The webhook's contract as an OpenAPI document (docs/openapi/agency-status-webhook.json,
+    kept current by a test): what an agency implements to report status changes."""
+    from fastapi import FastAPI
+
+    contract = FastAPI(title="Pintu: agency status webhook", version="1.0.0", description=(
+        "Agencies POST one event per status change. Sign with HMAC-SHA256 under the agency's "
+        "secret over `<X-Pintu-Timestamp>.<raw body>`; send `sha256=<hex>` in "
+        "X-Pintu-Signature. Pintu refuses timestamps more than 300 s away, answers 200 once "
+        "the update is queued (also for a repeated event_id), and 503 when it must be sent "
+        "again. See docs/outreach.md."))
+
+    @contract.post("/webhooks/agency/status", response_model=StatusAnswer,
+                   responses={401: {"description": "bad or missing signature"},
+                              503: {"description": "send the same event again later"}})
+    def status(body: StatusEventIn,
+               x_pintu_agency: Annotated[str, Header(examples=["laksa"])],
+               x_pintu_timestamp: Annotated[str, Header(examples=["1796000000"])],
+               x_pintu_signature: Annotated[str, Header(examples=["sha256=9f1c..."])],
+               ) -> StatusAnswer:
+        raise NotImplementedError  # documentation only
+
+    return contract.openapi()
+
+
+def main() -> None:
+    """Writes the contract: `python -m bot.api.agency`."""
+    import json
+    from pathlib import Path
+
+    target = Path(__file__).resolve().parents[2] / "docs" / "openapi" / \
+        "agency-status-webhook.json"
+    target.write_text(json.dumps(contract_document(), indent=2, ensure_ascii=False) + "\n",
+                      encoding="utf-8")
+    print(f"wrote {target}")
+
+
+if __name__ == "__main__":
+    main()

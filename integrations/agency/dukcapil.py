@@ -32,10 +32,13 @@ class KtpStatus:
     collected_on: date | None
     note: str | None
     updated_at: datetime | None
+    # Dukcapil's opaque id of the resident, which its status webhooks name (None: not given).
+    resident_ref: str | None = None
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> KtpStatus:
         return cls(status=str(d["status"]), status_label=str(d.get("status_label") or d["status"]),
+                   resident_ref=optional_str(d.get("resident_ref")),
                    office=optional_str(d.get("office")),
                    ready_since=parse_date(d.get("ready_since")),
                    collected_on=parse_date(d.get("collected_on")), note=optional_str(d.get("note")),

@@ -34,6 +34,8 @@ class VerifyOut(BaseModel):
 
 
 class KtpStatusOut(BaseModel):
+    resident_ref: str = Field(description="opaque, stable id of the resident: the `ref` of "
+                                          "this KTP's status webhooks")
     status: str = Field(description=", ".join(KTP_STATUSES))
     status_label: str
     office: str | None = Field(description="where to collect (siap_diambil, sudah_diambil)")
@@ -115,7 +117,8 @@ def verify_identity(body: IdentityIn, session: SessionDep) -> VerifyOut:
              summary="KTP-el status (POST: NIK and KK never go in a URL or an access log)")
 def ktp_status(body: IdentityIn, session: SessionDep) -> KtpStatusOut:
     r = _resident(session, body)
-    return KtpStatusOut(status=r.ktp_status, status_label=label(KTP_STATUSES, r.ktp_status),
+    return KtpStatusOut(resident_ref=r.ref, status=r.ktp_status,
+                        status_label=label(KTP_STATUSES, r.ktp_status),
                         office=r.ktp_office, ready_since=r.ktp_ready_since,
                         collected_on=r.ktp_collected_on, note=r.ktp_note,
                         updated_at=wib(r.ktp_updated_at))

@@ -184,7 +184,7 @@ def test_whatsapp_gets_a_template_outside_the_window_and_text_inside(
 def finished_birth(event_id: str | None = None) -> dict[str, Any]:
     return event("AKL-654321", "selesai", kind="birth_registration", event_id=event_id,
                  label="Selesai: akta kelahiran terbit",
-                 document={"label": "Akta kelahiran AKL-654321", "holder_initials": "R.A.",
+                 document={"label": "Akta kelahiran AKL-654321", "holder_initials": "R. A.",
                            "office": None})
 
 
@@ -207,7 +207,7 @@ def test_a_finished_document_comes_with_a_code_that_the_public_check_accepts(
     assert post(gw, body, "dukcapil", DUKCAPIL_SECRET).json()["duplicate"] is True
     assert gw.rows("SELECT count(*) FROM verification_codes") == [(1,)]
     stored = gw.rows("SELECT code_hash, holder_initials FROM verification_codes")[0]
-    assert code not in stored[0] and stored[1] == "R.A."
+    assert code not in stored[0] and stored[1] == "R. A."
     genuine = gw.http.get(f"/api/v1/verifikasi/{code.lower()}")
     assert genuine.status_code == 200
     assert genuine.json()["valid"] is True
@@ -217,7 +217,7 @@ def test_a_finished_document_comes_with_a_code_that_the_public_check_accepts(
     assert gw.http.get(f"/api/v1/verifikasi/{forged}").json() == {"valid": False}
     assert gw.http.get(f"/api/v1/verifikasi/{forged}").status_code == 404
     page = gw.http.get("/verifikasi", params={"kode": code})
-    assert 'data-state="genuine"' in page.text and "R.A." in page.text
+    assert 'data-state="genuine"' in page.text and "R. A." in page.text
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
     assert 'data-state="unknown"' in gw.http.get("/verifikasi", params={"kode": forged}).text
 
