@@ -16,7 +16,15 @@ from integrations.agency import AgencyError, AgencyRejected, AgencyUnavailable
 from nlu.nik import normalize_nik, validate_nik
 
 from . import context
-from .common import PintuAction, choice, latest_attachments, latest_text, payload, say
+from .common import (
+    PintuAction,
+    choice,
+    follow,
+    latest_attachments,
+    latest_text,
+    payload,
+    say,
+)
 from .documents import DOCUMENTS, answer_info, parse_choice
 from .forms import confirmation, open_form
 from .logic.dates import parse_date, today_in_city
@@ -208,6 +216,9 @@ class ActionBirthSubmit(PintuAction):
             f"Nomor registrasi: {registration.registration_number}\n"
             "Petugas Disdukcapil memverifikasi dalam 1-3 hari kerja. Cek status kapan saja dengan "
             f"mengetik: status {registration.registration_number}. Gratis, tanpa biaya.")
+        number = registration.registration_number
+        await follow(dispatcher, tracker.sender_id, agency="dukcapil", kind="birth_registration",
+                     ref=number, label=f"akta kelahiran {number}", what="pengajuan ini")
         return [AllSlotsReset()]
 
 

@@ -80,6 +80,38 @@ def say(dispatcher: CollectingDispatcher, text: str, buttons: Sequence[Button] =
     )
 
 
+# Answered by the gateway itself (bot/outreach/consent.py), never by the NLU.
+UPDATES_QUESTION: Sequence[Button] = (("Ya, kirim kabar", "#pintu:consent:own_updates"),
+                                      ("Tidak usah", "#pintu:consent:no"))
+UPDATES_ON = "Kabar perkembangannya akan dikirim ke chat ini."
+
+
+def offer_updates(dispatcher: CollectingDispatcher, consented: bool, what: str) -> None:
+    """Says that updates will come, or asks once whether they may (consent is the resident's
+    choice: nothing is sent unasked without it)."""
+    if consented:
+        say(dispatcher, UPDATES_ON)
+    else:
+        say(dispatcher, f"Mau kami kabari di chat ini saat {what} berubah status?",
+            UPDATES_QUESTION)
+
+
+async def follow(dispatcher: CollectingDispatcher, sender_id: str, *, agency: str, kind: str,
+                 ref: str, label: str, what: str) -> None:
+    """Asks the gateway to tell the resident when the agency reports on the record, then says
+    so or asks for consent; when the gateway is away the resident can still ask for the status."""
+    from . import context
+    from .gateway_client import GatewayError
+
+    try:
+        consented = await context.gateway().watch(sender_id, agency=agency, kind=kind, ref=ref,
+                                                  label=label)
+    except GatewayError as exc:
+        log.warning("status watch not recorded: %s", exc)
+        return
+    offer_updates(dispatcher, consented, what)
+
+
 def latest_text(tracker: Tracker) -> str:
     return (tracker.latest_message or {}).get("text") or ""
 

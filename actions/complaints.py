@@ -12,7 +12,15 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from . import context
-from .common import PintuAction, choice, latest_attachments, latest_text, payload, say
+from .common import (
+    PintuAction,
+    choice,
+    latest_attachments,
+    latest_text,
+    offer_updates,
+    payload,
+    say,
+)
 from .forms import AskAction, asker, confirmation, open_form
 from .gateway_client import GatewayError
 from .logic.locations import resolve_location
@@ -193,4 +201,5 @@ class ActionComplaintSubmit(PintuAction):
         text += ("\nSimpan nomor tiket ini untuk cek status (ketik: status "
                  + receipt.ticket_id + ").")
         say(dispatcher, text, [("Cek status laporan", payload("request_status"))])
+        offer_updates(dispatcher, receipt.updates, "laporan ini")
         return [AllSlotsReset()]

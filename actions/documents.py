@@ -15,12 +15,14 @@ from integrations.agency import AgencyError, AgencyUnavailable, IdentityNotVerif
 from nlu.nik import normalize_nik, validate_kk_number, validate_nik
 
 from . import context
-from .common import PintuAction, choice, latest_entities, latest_text, payload, say
+from .common import PintuAction, choice, follow, latest_entities, latest_text, payload, say
 from .forms import open_form
 from .logic.documents import INFO, STATUS, UNCLEAR, DocumentRequest, classify_document_request
 from .logic.replies import family_reply, ktp_status_reply
 
 log = logging.getLogger(__name__)
+# KTP states that will still change: the resident may want to hear when (siap_diambil above all).
+IN_PROGRESS = frozenset({"belum_rekam", "sudah_rekam", "dicetak", "perlu_perbaikan"})
 
 # intent -> (knowledge-base document id, name residents know it by)
 DOCUMENTS = {
@@ -183,6 +185,7 @@ class ActionDocumentStatus(PintuAction):
                 "Disdukcapil dengan membawa KK.")
             return forget
         dukcapil = context.agency().dukcapil
+        watch_ref: str | None = None
         try:
             if kind == "kk":
                 members = await dukcapil.kk_members(nik, kk)
@@ -190,6 +193,8 @@ class ActionDocumentStatus(PintuAction):
             else:
                 status = await dukcapil.ktp_status(nik, kk)
                 text = ktp_status_reply(status)
+                if status.status in IN_PROGRESS and status.resident_ref:
+                    watch_ref = status.resident_ref
         except IdentityNotVerified:
             left = await limiter.failed(sender)
             # The same words whether the NIK is unknown or the KK does not match: nothing leaks.
@@ -214,4 +219,7 @@ class ActionDocumentStatus(PintuAction):
             return forget
         await limiter.succeeded(sender)
         say(dispatcher, text)
+        if watch_ref is not None:  # only after NIK and KK matched: the chat is the holder's
+            await follow(dispatcher, sender, agency="dukcapil", kind="ktp", ref=watch_ref,
+                         label="KTP-el", what="KTP-el Anda")
         return forget

@@ -28,6 +28,8 @@ class ComplaintReceipt:
     agency: str
     expected_response_days: int
     forwarded: bool
+    # Whether the resident already agreed to status updates in this chat (else the receipt asks).
+    updates: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,17 @@ class GatewayClient:
             agency=data["agency"],
             expected_response_days=int(data["expected_response_days"]),
             forwarded=bool(data["forwarded"]),
+            updates=bool(data.get("updates")),
         )
+
+    async def watch(self, sender_id: str, *, agency: str, kind: str, ref: str,
+                    label: str) -> bool:
+        """The resident is told when the agency reports a change of the record (with their
+        consent); whether they have already given it."""
+        body = await self._request("POST", "/internal/v1/watches", json={
+            "sender_id": sender_id, "agency": agency, "kind": kind, "ref": ref,
+            "label": label})
+        return bool(body.get("updates"))
 
     async def ticket(self, number: str) -> TicketStatus:
         data = await self._request("GET", f"/internal/v1/tickets/{number}")

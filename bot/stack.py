@@ -111,8 +111,12 @@ class Stack:
             "ACTION_SERVER_URL": f"http://127.0.0.1:{p.actions}",
             "AGENCY_API_URL": f"http://127.0.0.1:{p.sandbox}",
             "GATEWAY_URL": f"http://127.0.0.1:{p.gateway}",
+            # The sandbox reports status changes to the gateway as a real agency would.
+            "SANDBOX_WEBHOOK_URL": f"http://127.0.0.1:{p.gateway}/webhooks/agency/status",
         }
         env.update(self.env)
+        if "AGENCY_WEBHOOK_SECRETS" in env:  # the sandbox signs with the gateway's secrets
+            env.setdefault("SANDBOX_WEBHOOK_SECRETS", env["AGENCY_WEBHOOK_SECRETS"])
         if self._shared_redis():
             env["RUN_WORKERS"] = "false"
         return env

@@ -364,3 +364,51 @@ async def test_unsubscribe_withdraws_consent_through_the_gateway_or_says_it_coul
     dispatcher = CollectingDispatcher()
     await ActionUnsubscribe().run(dispatcher, tracker, domain)
     assert "belum tercatat" in texts(dispatcher) and "STOP" in texts(dispatcher)
+
+
+def payloads(dispatcher: CollectingDispatcher) -> list[str]:
+    return [b["payload"] for m in dispatcher.messages for b in (m.get("buttons") or [])]
+
+
+@pytest.mark.parametrize("consented", [False, True])
+async def test_a_complaint_receipt_asks_once_for_consent_to_updates(
+        gateway: FakeServer, domain: dict[str, Any], consented: bool) -> None:
+    gateway.on("POST", "/internal/v1/complaints", body={
+        "ticket_id": "LKS-482914", "status": "diteruskan", "agency": "DLH",
+        "expected_response_days": 2, "forwarded": True, "updates": consented})
+    slots = {"complaint_confirm": "ya", "complaint_category": "sampah",
+             "complaint_description": "sampah menumpuk", "complaint_location": "Benda"}
+    dispatcher = CollectingDispatcher()
+    await ActionComplaintSubmit().run(
+        dispatcher, make_tracker("ya", latest_action="complaint_form", slots=slots), domain)
+    if consented:
+        assert "Kabar perkembangannya akan dikirim ke chat ini." in texts(dispatcher)
+        assert "#pintu:consent:own_updates" not in payloads(dispatcher)
+    else:
+        assert "Mau kami kabari di chat ini saat laporan ini berubah status?" in texts(dispatcher)
+        assert payloads(dispatcher)[-2:] == ["#pintu:consent:own_updates", "#pintu:consent:no"]
+
+
+async def test_a_ktp_in_progress_is_watched_after_the_identity_matched(
+        agency: FakeServer, gateway: FakeServer, domain: dict[str, Any]) -> None:
+    agency.on("POST", "/dukcapil/v1/ktp/status", body={
+        "resident_ref": "res-7f3a9c", "status": "dicetak", "status_label": "Sudah dicetak",
+        "office": "Kecamatan Cipondoh"})
+    gateway.on("POST", "/internal/v1/watches", body={"updates": False})
+    dispatcher = CollectingDispatcher()
+    await ActionDocumentStatus().run(dispatcher, status_tracker(), domain)
+    assert gateway.bodies("/internal/v1/watches") == [{
+        "sender_id": "api:warga", "agency": "dukcapil", "kind": "ktp", "ref": "res-7f3a9c",
+        "label": "KTP-el"}]
+    assert "#pintu:consent:own_updates" in payloads(dispatcher)
+    assert NIK not in str(gateway.bodies("/internal/v1/watches"))
+
+
+async def test_a_ktp_already_collected_is_not_watched(agency: FakeServer, gateway: FakeServer,
+                                                     domain: dict[str, Any]) -> None:
+    agency.on("POST", "/dukcapil/v1/ktp/status", body={
+        "resident_ref": "res-7f3a9c", "status": "sudah_diambil", "status_label": "Diambil"})
+    dispatcher = CollectingDispatcher()
+    await ActionDocumentStatus().run(dispatcher, status_tracker(), domain)
+    assert gateway.bodies("/internal/v1/watches") == []
+    assert len(dispatcher.messages) == 1
