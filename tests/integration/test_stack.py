@@ -134,3 +134,25 @@ def test_birth_certificate_online_application(chat: Chat) -> None:
     number = re.search(r"AKL-\d{6}", reply)
     assert number, reply
     assert number.group(0) in chat.say(f"status {number.group(0)}")
+
+
+def test_a_complaint_closed_by_laksa_is_reported_to_the_resident(
+        chat: Chat, sandbox: httpx.Client) -> None:
+    """Issue 6: the receipt asks once for consent; the officer's change in LAKSA (the sandbox)
+    comes back as a signed status webhook and the resident is told, unasked."""
+    chat.say("lapor pohon tumbang menutup jalan di kelurahan cibodas baru kecamatan cibodas")
+    assert "Kirim laporan ini" in chat.say("lewati")
+    receipt = chat.say("ya")
+    number = re.search(r"LKS-\d{6}", receipt)
+    assert number, receipt
+    assert "Ya, kirim kabar" in chat.buttons()
+    choice = chat.buttons().index("Ya, kirim kabar") + 1
+    assert "Kabar status dokumen dan laporan Anda akan dikirim" in chat.say(str(choice))
+    moved = sandbox.post(f"/_sandbox/complaints/{number.group(0)}/status",
+                         json={"status": "selesai", "note": "Pohon sudah dipotong."})
+    assert moved.status_code == 200, moved.text
+    arrived = chat.client.get("/api/chat/messages",
+                              params={"sender": chat.sender, "wait": 15}).json()["messages"]
+    assert arrived, "no update reached the resident"
+    assert arrived[0]["text"].startswith(f"Kabar laporan {number.group(0)}: Selesai ditangani.")
+    assert "Pohon sudah dipotong." in arrived[0]["text"]
