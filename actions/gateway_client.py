@@ -122,3 +122,10 @@ class GatewayClient:
             json={"sender_id": sender_id, "reason": reason, "urgent": urgent, "note": note,
                   "service": service},
         )
+
+    async def consent_topics(self, sender_id: str, kecamatan: str | None = None
+                             ) -> dict[str, Any]:
+        """The topics the resident may choose (title, payload, the exact words stored with the
+        consent, whether it is on) and the kecamatan to offer; see bot/outreach/topics.py."""
+        return await self._request("POST", "/internal/v1/consent/topics",
+                                   json={"sender_id": sender_id, "kecamatan": kecamatan})

@@ -179,11 +179,6 @@ class ActionAccountRegistration(TopicAction):
     topic = "akun"
 
 
-class ActionSubscribe(TopicAction):
-    intent = "subscribe"
-    topic = "berlangganan"
-
-
 class ActionUnsubscribe(PintuAction):
     def name(self) -> str:
         return "action_unsubscribe"

@@ -18,7 +18,7 @@ from .. import records
 from ..app import Services
 from ..db import in_transaction
 from ..handoff import split_sender
-from ..outreach import consent, status_updates
+from ..outreach import consent, status_updates, topics
 from .deps import services
 
 log = logging.getLogger(__name__)
@@ -140,3 +140,18 @@ async def stop_broadcasts(body: SenderIn,
         return consent.withdraw_all(session, contact.id, by="intent")
     withdrawn = await asyncio.to_thread(in_transaction, s.sessions, work)
     return {"withdrawn": withdrawn, "message": consent.STOPPED}
+
+
+class TopicsIn(SenderIn):
+    kecamatan: str | None = Field(default=None, max_length=60)  # as the resident named it
+
+
+@router.post("/consent/topics")
+async def consent_topics(body: TopicsIn,
+                         s: Annotated[Services, Depends(services)]) -> dict[str, Any]:
+    """The `subscribe` intent: the topics to offer as buttons, each with the exact words its
+    consent is stored with (the action shows them), whether it is on, and the kecamatan (the
+    one named, else the one of the resident's outreach link)."""
+    channel, chat_id = split_sender(body.sender_id)
+    return await asyncio.to_thread(in_transaction, s.sessions, topics.offer, channel, chat_id,
+                                   body.kecamatan)
