@@ -26,9 +26,7 @@ from ..db import utcnow
 from ..models import Contact, Conversation, Message, OutreachLink, OutreachVisit
 
 Kind = Literal["kelurahan", "kecamatan", "campaign"]
-KINDS: tuple[Kind, ...] = ("kelurahan", "kecamatan", "campaign")
 PREFIX = {"kelurahan": "kel", "kecamatan": "kec", "campaign": "kmp"}
-KIND_LABELS = {"kelurahan": "Kelurahan", "kecamatan": "Kecamatan", "campaign": "Kampanye"}
 # Telegram allows [A-Za-z0-9_-]{1,64} as a start parameter; codes are lower case and hyphenated
 # so that they read well on a poster and survive a resident retyping the WhatsApp words.
 CODE = re.compile(r"(?:kel|kec|kmp)-[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?")

@@ -9,6 +9,7 @@ pages' content security policy (`img-src 'self' data:`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import segno
 
@@ -27,9 +28,11 @@ class ChannelLink:
     handle: str  # what a resident can type instead: "@PintuBot", "0811-0000-2024"
 
 
+@lru_cache(maxsize=4096)
 def qr_data_uri(url: str, *, scale: int = 8) -> str:
     """The QR code of `url` as an SVG data URI. Error correction at least Q (a quarter of the
-    code may be soiled or torn and it still reads: posters hang outdoors)."""
+    code may be soiled or torn and it still reads: posters hang outdoors). Making one takes
+    about 8 ms of CPU, so they are kept: a link's addresses never change."""
     return str(segno.make(url, error="q", micro=False).svg_data_uri(scale=scale, border=4))
 
 

@@ -5,6 +5,7 @@ each link brought (docs/outreach.md, "Reaching new residents"). Plain forms, no 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -37,16 +38,20 @@ def _channel_settings(request: Request) -> dict[str, str | None]:
 
 async def _page(request: Request, admin: SignedIn, *, status_code: int = 200,
                 error: str | None = None, form: dict[str, str] | None = None) -> Response:
-    rows = await run_db(request, links.report)
     channel = _channel_settings(request)
+    reports = await run_db(request, links.report)
+    # QR codes cost CPU (cached once made): drawn in a thread, never on the event loop.
+    rows = await asyncio.to_thread(_rows, reports, channel)
     notice = NOTICES.get(request.query_params.get("pesan", "")) if status_code == 200 else None
-    return render(request, "admin_links.html", admin, status_code=status_code, rows=[
-        {"report": row, "describe": links.describe(row.link),
-         "kind_label": links.KIND_LABELS.get(row.link.kind, row.link.kind),
-         "channels": posters.channel_links(row.link, telegram_username=channel[
-             "telegram_username"], whatsapp_phone=channel["whatsapp_phone"])}
-        for row in rows], places=links.kelurahan_choices(), error=error, notice=notice,
-        form=form or {}, **channel)
+    return render(request, "admin_links.html", admin, status_code=status_code, rows=rows,
+                  places=links.kelurahan_choices(), error=error, notice=notice,
+                  form=form or {}, **channel)
+
+
+def _rows(reports: list[links.LinkReport],
+          channel: dict[str, str | None]) -> list[dict[str, Any]]:
+    return [{"report": row, "describe": links.describe(row.link),
+             "channels": posters.channel_links(row.link, **channel)} for row in reports]
 
 
 @router.get("")
@@ -89,7 +94,7 @@ async def poster(request: Request, admin: Annotated[SignedIn, Depends(ADMIN)],
     link = await run_db(request, _link, link_id)
     if link is None:
         raise StaffError(404, "Tautan itu tidak ditemukan.")
-    channels = posters.channel_links(link, **_channel_settings(request))
+    channels = await asyncio.to_thread(posters.channel_links, link, **_channel_settings(request))
     context: dict[str, Any] = {"link": link, "channels": channels,
                                "place": posters.place_line(link)}
     return render(request, "outreach_poster.html", admin, **context)
