@@ -23,6 +23,7 @@ from .gateway_client import GatewayError
 from .logic.fallback import fallback_options
 from .logic.locations import resolve_location
 from .logic.tickets import normalize_ticket
+from .subscribe import KEC_PREFIX, offer_link_kecamatan
 from .tickets import answer_status
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,10 @@ class ActionGreet(PintuAction):
         say(dispatcher,
             "Halo, selamat datang di Pintu, layanan chat Pemkot Tangerang. " + MENU_TEXT,
             MAIN_MENU)
-        return []
+        picked = choice(tracker) or ""
+        if picked.startswith(KEC_PREFIX):  # came through a kelurahan or kecamatan poster
+            await offer_link_kecamatan(dispatcher, tracker.sender_id, picked[len(KEC_PREFIX):])
+        return [SlotSet("choice", None)] if picked else []
 
 
 class ActionHelp(PintuAction):

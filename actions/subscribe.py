@@ -54,17 +54,34 @@ class ActionSubscribe(PintuAction):
         return [SlotSet("choice", None)]
 
 
-def confirm_kecamatan(dispatcher: CollectingDispatcher, offer: dict[str, Any]) -> None:
-    """The kecamatan's own words, and yes or no."""
+def confirm_kecamatan(dispatcher: CollectingDispatcher, offer: dict[str, Any], *,
+                      intro: str | None = None) -> None:
+    """The kecamatan's own words, and yes or no; `intro` asks a newcomer (and then says nothing
+    when the topic is on already)."""
     name = offer["kecamatan"]
     topic = next(t for t in offer["topics"] if t["topic"].startswith("kecamatan:"))
     if topic["active"]:
-        say(dispatcher, f"Anda sudah menerima pengumuman Kecamatan {name} di chat ini. "
-            + STOP_HINT)
+        if intro is None:
+            say(dispatcher, f"Anda sudah menerima pengumuman Kecamatan {name} di chat ini. "
+                + STOP_HINT)
         return
-    say(dispatcher, f"Pengumuman Kecamatan {name}. Dengan menekan \"Ya, setuju\", Anda "
-        f"menyatakan: \"{topic['wording']}\"",
+    say(dispatcher, f"{intro or f'Pengumuman Kecamatan {name}.'} Dengan menekan \"Ya, "
+        f"setuju\", Anda menyatakan: \"{topic['wording']}\"",
         [("Ya, setuju", topic["payload"]), ("Tidak sekarang", offer["decline_payload"])])
+
+
+async def offer_link_kecamatan(dispatcher: CollectingDispatcher, sender_id: str,
+                               name: str) -> None:
+    """After the greeting of a resident who came through a kelurahan or kecamatan link: the
+    announcements of that kecamatan, if they are not on yet. Without the gateway, nothing."""
+    try:
+        offer = await context.gateway().consent_topics(sender_id, name)
+    except GatewayError as exc:
+        log.error("kecamatan offer unavailable: %s", exc)
+        return
+    if offer.get("kecamatan"):
+        confirm_kecamatan(dispatcher, offer, intro=(
+            f"Mau menerima pengumuman Kecamatan {offer['kecamatan']} di chat ini?"))
 
 
 def offer_topics(dispatcher: CollectingDispatcher, offer: dict[str, Any]) -> None:

@@ -356,12 +356,13 @@ class Inbox:
         """Counts a resident arriving through an outreach link; what to ask Rasa (the menu).
         Losing one count is not worth holding up the resident's answer."""
         try:
-            await asyncio.to_thread(self._write, links.record_arrival, inbound.channel,
-                                    inbound.chat_id, code, f"{inbound.channel}:{inbound.dedup_id}",
-                                    inbound.channel_message_id)
+            arrival = await asyncio.to_thread(
+                self._write, links.record_arrival, inbound.channel, inbound.chat_id, code,
+                f"{inbound.channel}:{inbound.dedup_id}", inbound.channel_message_id)
         except SQLAlchemyError as exc:
             log.error("outreach arrival not recorded: %s", type(exc).__name__)
-        return links.NEWCOMER_MENU
+            arrival = None
+        return links.newcomer_menu(arrival)
 
     async def _payload(self, payload: str) -> str:
         if payload.startswith("k:"):  # a long payload the renderer stored under a short key

@@ -9,6 +9,7 @@ its source, once and for good; later arrivals through any link are counted as vi
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ CODE = re.compile(r"(?:kel|kec|kmp)-[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?")
 _IN_TEXT = re.compile(r"\bkode\s*[:=]?\s*((?:kel|kec|kmp)-[a-z0-9-]{1,60})", re.IGNORECASE)
 PREFILLED = "Halo Pintu (kode: {code})"
 # What a resident arriving through a link is answered: Rasa's greeting, the main menu (buttons,
-# and numbers to type on any channel).
+# and numbers to type on any channel); a place's link also offers its kecamatan's announcements.
 NEWCOMER_MENU = "/greet"
 
 
@@ -93,6 +94,14 @@ def code_of(kind: str, start_param: str | None, text: str) -> str | None:
     if kind == "start":
         return start_code(start_param)
     return code_in_text(text) if kind == "text" else None
+
+
+def newcomer_menu(arrival: Arrival | None) -> str:
+    """What to ask Rasa for a resident who came through a link: the greeting, with the link's
+    kecamatan as the choice (`action_greet` then offers its announcements)."""
+    if arrival is None or not arrival.kecamatan:
+        return NEWCOMER_MENU
+    return NEWCOMER_MENU + json.dumps({"choice": f"kec:{arrival.kecamatan}"})
 
 
 def telegram_url(bot_username: str, code: str) -> str:

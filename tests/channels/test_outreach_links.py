@@ -51,7 +51,8 @@ def test_a_telegram_poster_link_brings_a_newcomer_once_and_later_links_only_visi
     kel, kmp = make_links(gw, ("kelurahan", "Poris Plawad"), ("campaign", "Festival Cisadane"))
     assert (kel, kmp) == ("kel-poris-plawad", "kmp-festival-cisadane")
     gw.telegram_update(start_update(kel, 91001))
-    assert rasa_got(gw, 1) == [links.NEWCOMER_MENU]  # the greeting menu, not the code
+    # The greeting menu, not the code; the place's kecamatan for the announcements offer.
+    assert rasa_got(gw, 1) == ['/greet{"choice": "kec:Cipondoh"}']
     wait_for(lambda: visits(gw), what="the visit")
     gw.telegram_update(start_update(kmp, 91002))
     assert rasa_got(gw, 2)[1] == links.NEWCOMER_MENU
@@ -73,7 +74,7 @@ def test_a_resident_who_chatted_before_is_counted_as_a_visit_not_as_brought(
     rasa_got(gw, 1)
     wait_for(lambda: gw.rows("SELECT 1 FROM contacts"), what="the contact")
     gw.telegram_update(start_update(kec, 91012))
-    assert rasa_got(gw, 2)[1] == links.NEWCOMER_MENU
+    assert rasa_got(gw, 2)[1] == '/greet{"choice": "kec:Benda"}'
     wait_for(lambda: visits(gw), what="the visit")
     assert visits(gw) == [(kec, "telegram", False)]
 
@@ -97,14 +98,14 @@ def test_whatsapp_prefilled_words_are_recognised_before_rasa(make_gateway: Any,
     assert links.whatsapp_url("0811-0000-2024", kel) == \
         "https://wa.me/6281100002024?text=Halo%20Pintu%20%28kode%3A%20kel-sudimara-pinang%29"
     gw.whatsapp_post(webhook_payload([text_message(WA_ID, words)]))
-    assert rasa_got(gw, 1) == [links.NEWCOMER_MENU]
+    assert rasa_got(gw, 1) == ['/greet{"choice": "kec:Pinang"}']
     wait_for(lambda: visits(gw), what="the visit")
     assert visits(gw) == [(kel, "whatsapp", True)]
     # Retyped by hand, the code still counts; the same delivery again does not.
     again = webhook_payload([text_message(WA_ID, f"halo pintu kode {kel.upper()}")])
     gw.whatsapp_post(again)
     gw.whatsapp_post(again)
-    assert rasa_got(gw, 2)[1] == links.NEWCOMER_MENU
+    assert rasa_got(gw, 2)[1] == '/greet{"choice": "kec:Pinang"}'
     wait_for(lambda: len(visits(gw)) == 2, what="the second visit")
     wait_for(lambda: len(gw.graph.sent()) >= 2, what="two replies")
     assert len(visits(gw)) == 2

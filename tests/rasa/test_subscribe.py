@@ -1,6 +1,7 @@
 """The `subscribe` action with real Trackers and a fake gateway: topics offered as buttons with
 the exact words each consent is stored with, a kecamatan asked for or taken from the message or
-the resident's link, and an honest answer when the gateway is away."""
+the resident's link, and an honest answer when the gateway is away; and the greeting of a
+resident who came through a kelurahan's poster, which offers that kecamatan's announcements."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import httpx
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.conversation import ActionGreet
 from actions.subscribe import UNAVAILABLE, ActionSubscribe
 
 from .conftest import FakeServer, make_tracker
@@ -133,3 +135,37 @@ async def test_without_the_gateway_the_resident_is_told_honestly(
                                    domain)
     assert shown(dispatcher) == (UNAVAILABLE, [])
     assert SlotSet("choice", None) in events
+
+
+async def test_a_poster_newcomer_is_greeted_then_offered_the_kecamatan_announcements(
+        gateway: FakeServer, domain: dict[str, Any]) -> None:
+    answering(gateway)
+    tracker = make_tracker('/greet{"choice": "kec:Cipondoh"}', "greet", sender=SENDER,
+                           entities=[{"entity": "choice", "value": "kec:Cipondoh"}])
+    dispatcher = CollectingDispatcher()
+    events = await ActionGreet().run(dispatcher, tracker, domain)
+    assert len(dispatcher.messages) == 2
+    assert "selamat datang" in dispatcher.messages[0]["text"]  # the menu first, unchanged
+    text, buttons = shown(dispatcher)
+    assert buttons[-2:] == [("Ya, setuju", "#pintu:consent:kecamatan:cipondoh"),
+                            ("Tidak sekarang", "#pintu:consent:no")]
+    assert "Saya setuju menerima pengumuman untuk Kecamatan Cipondoh di chat ini." in text
+    assert SlotSet("choice", None) in events
+
+
+async def test_the_greeting_alone_when_the_topic_is_on_or_the_gateway_is_away(
+        gateway: FakeServer, domain: dict[str, Any]) -> None:
+    tracker = make_tracker('/greet{"choice": "kec:Benda"}', "greet", sender=SENDER,
+                           entities=[{"entity": "choice", "value": "kec:Benda"}])
+    answering(gateway, active=("kecamatan:benda",))
+    dispatcher = CollectingDispatcher()
+    await ActionGreet().run(dispatcher, tracker, domain)
+    assert len(dispatcher.messages) == 1
+    gateway.on("POST", "/internal/v1/consent/topics", status=503, body={})
+    dispatcher = CollectingDispatcher()
+    await ActionGreet().run(dispatcher, tracker, domain)
+    assert len(dispatcher.messages) == 1
+    dispatcher = CollectingDispatcher()
+    events = await ActionGreet().run(dispatcher, make_tracker("halo", "greet"), domain)
+    assert SlotSet("choice", None) not in events
+    assert len(gateway.bodies("/internal/v1/consent/topics")) == 2  # a plain hello asks nothing
