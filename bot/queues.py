@@ -167,6 +167,18 @@ class KeyedQueue:
                                        self._dedup_ttl_s, "1" if dedup_id else "0"], client=pipe)
             await pipe.execute()
 
+    async def push_each(self, items: list[tuple[str, dict[str, Any]]]) -> None:
+        """Queues one item under each of many keys ((key, item) pairs), in one round trip."""
+        if not items:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for key, item in items:
+                await self._push(keys=[self._list(key), self._ready, self.wake_key,
+                                       self._prefix + "unused", self._pace_prefix + key],
+                                 args=[json.dumps(item, separators=(",", ":")), key, now_ms(),
+                                       self._dedup_ttl_s, "0"], client=pipe)
+            await pipe.execute()
+
     async def claim(self) -> Claim | float | None:
         """The next ready head; else the seconds until one is due (float), or None when empty."""
         while True:

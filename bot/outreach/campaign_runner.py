@@ -132,13 +132,18 @@ class CampaignRunner:
                 jobs.append((one.external_id, rendered, one.ref))
         if unreachable:
             await self._db(campaigns.skip, unreachable, "di luar jendela 24 jam, tanpa templat")
-        queue = self._outbox.queue(channel, "bulk")
         queued_at = time.time()
-        await asyncio.gather(*(
-            queue.push_many(chat_id, [{"method": rendered.method, "body": rendered.body,
-                                       "ref": ref, "attempts": 0, "queued_at": queued_at,
-                                       "hook": HOOK, "topic": topic}])
-            for chat_id, rendered, ref in jobs))
+        try:
+            await self._outbox.queue(channel, "bulk").push_each([
+                (chat_id, {"method": rendered.method, "body": rendered.body, "ref": ref,
+                           "attempts": 0, "queued_at": queued_at, "hook": HOOK,
+                           "topic": topic})
+                for chat_id, rendered, ref in jobs])
+        except Exception:
+            # Some may have been queued: those are sent at most once all the same (the
+            # compare-and-set), and the rest are claimed again at once rather than in an hour.
+            await self._db(campaigns.unclaim, [one.recipient_id for one in claimed])
+            raise
         return len(jobs)
 
     # -- the outbox's JobHook ------------------------------------------------------------------

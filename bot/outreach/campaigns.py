@@ -215,6 +215,13 @@ def begin_send(session: Session, recipient_id: int, topic: str) -> bool:
     return False
 
 
+def unclaim(session: Session, recipient_ids: list[int]) -> None:
+    """Claimed recipients whose jobs may not have reached Redis go back to the queue (a job
+    that did arrive finds them re-claimed or queued, and the compare-and-set sorts it out)."""
+    session.execute(update(CR).where(CR.id.in_(recipient_ids), CR.state == "claimed")
+                    .values(state="queued"))
+
+
 def release(session: Session, recipient_id: int) -> None:
     """The channel answered with an error (nothing was sent): the retry may send again."""
     session.execute(update(CR).where(CR.id == recipient_id, CR.state == "sending")
