@@ -39,7 +39,10 @@ def make_client(pg_engine: Engine, redis_url: str) -> Iterator[ClientFactory]:
         settings = Settings(_env_file=None, pintu_env=env,
                             database_url=pg_engine.url.render_as_string(hide_password=False),
                             redis_url=redis_url, outbox_interval_s=3600,
-                            internal_api_token="internal-token-for-staff-web-tests")
+                            internal_api_token="internal-token-for-staff-web-tests",
+                            verification_key="verification-key-for-staff-web-tests",
+                            agency_webhook_secrets={"laksa": "laksa-secret-for-tests",
+                                                    "dukcapil": "dukcapil-secret-for-tests"})
         client = TestClient(create_app(services=build_services(settings)),
                             base_url="https://testserver" if env == "production" else
                             "http://testserver")
