@@ -49,8 +49,8 @@ _REPEATS = re.compile(r"(.)\1{2,}")
 # Buttons whose payload starts with this are answered by the gateway, never sent to Rasa:
 # "#pintu:consent:<topic>" grants the topic with the wording shown, "#pintu:consent:no" declines.
 PAYLOAD_PREFIX = "#pintu:consent:"
-DECLINED = ("Baik, tidak apa-apa. Anda tetap bisa menanyakan status kapan saja. Untuk berlangganan "
-            "nanti, ketik MULAI.")
+DECLINED = ("Baik, tidak apa-apa. Pintu tidak mengirim pesan tanpa persetujuan Anda, dan Anda "
+            "tetap bisa bertanya kapan saja. Untuk berlangganan nanti, ketik MULAI.")
 GRANTED = {
     OWN_UPDATES: "Terima kasih. Kabar status dokumen dan laporan Anda akan dikirim ke chat ini. "
                  "Berhenti kapan saja dengan mengetik STOP.",
