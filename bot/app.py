@@ -233,7 +233,14 @@ def create_app(
 
     app = FastAPI(title="Pintu gateway", version="0.1.0", lifespan=lifespan)
     from .api import agency, chat, health, internal, verification, webhooks
-    from .staff import admin_pages, inbox_pages, model_pages, outreach_pages, review_pages
+    from .staff import (
+        admin_pages,
+        campaign_pages,
+        inbox_pages,
+        model_pages,
+        outreach_pages,
+        review_pages,
+    )
     from .staff import web as staff_web
 
     app.include_router(health.router)
@@ -248,6 +255,7 @@ def create_app(
     app.include_router(review_pages.router)
     app.include_router(model_pages.router)
     app.include_router(outreach_pages.router)
+    app.include_router(campaign_pages.router)
     app.mount("/staff/static", staff_web.static_files(), name="staff-static")
     staff_web.protect(app, production=settings.pintu_env != "development")
     return app

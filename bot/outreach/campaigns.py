@@ -94,9 +94,11 @@ def queue(session: Session, campaign: Campaign) -> int:
     segment = Segment.parse(campaign.segment)
     members = select(literal(campaign.id), Contact.id, Contact.channel, literal("queued"))\
         .where(*segment.conditions())
-    result = session.execute(insert(CR).from_select(
+    session.execute(insert(CR).from_select(
         ["campaign_id", "contact_id", "channel", "state"], members))
-    campaign.recipients = int(getattr(result, "rowcount", 0) or 0)
+    # Counted, not the INSERT's rowcount: psycopg reports -1 for INSERT ... SELECT here.
+    campaign.recipients = int(session.scalar(select(func.count()).where(
+        CR.campaign_id == campaign.id)) or 0)
     campaign.state, campaign.queued_at = "sending", utcnow()
     campaign.queue_seconds = round(time.monotonic() - started, 3)
     return campaign.recipients
