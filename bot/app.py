@@ -232,7 +232,7 @@ def create_app(
             await services.aclose()
 
     app = FastAPI(title="Pintu gateway", version="0.1.0", lifespan=lifespan)
-    from .api import agency, chat, health, internal, verification, webhooks
+    from .api import agency, chat, errors, health, internal, verification, webhooks
     from .staff import (
         admin_pages,
         campaign_pages,
@@ -257,5 +257,6 @@ def create_app(
     app.include_router(outreach_pages.router)
     app.include_router(campaign_pages.router)
     app.mount("/staff/static", staff_web.static_files(), name="staff-static")
+    errors.install(app)
     staff_web.protect(app, production=settings.pintu_env != "development")
     return app

@@ -13,7 +13,7 @@ import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
 
 from integrations.replies import Reply
@@ -27,22 +27,27 @@ from ..menus import numbered_texts
 from ..outreach import consent
 from ..rasa_client import BotMessage, Understanding
 from .deps import services
+from .errors import text_only
 
 log = logging.getLogger(__name__)
 router = APIRouter()
 
 
+# Text that can be stored and passed on: no lone surrogates (see bot/api/errors.py).
+Text = Annotated[str, AfterValidator(text_only)]
+
+
 class Attachment(BaseModel):
     type: str = Field(pattern="^(image|document|location)$")
-    url: str | None = None
-    name: str | None = None
+    url: Text | None = None
+    name: Text | None = None
     latitude: float | None = None
     longitude: float | None = None
 
 
 class ChatIn(BaseModel):
-    sender: str = Field(min_length=1, max_length=128)
-    text: str = Field(default="", max_length=4096)
+    sender: Text = Field(min_length=1, max_length=128)
+    text: Text = Field(default="", max_length=4096)
     attachments: list[Attachment] = Field(default_factory=list)
 
 

@@ -15,10 +15,11 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 from prometheus_client import Counter
 
-from integrations.telegram.inbound import parse_update
+from integrations.telegram.inbound import is_update, parse_update
 from integrations.telegram.webhook import check_secret
 from integrations.whatsapp.webhook import (
     check_signature,
+    is_notification,
     parse_webhook,
     phone_number_id_of,
     verify_handshake,
@@ -38,11 +39,16 @@ def _client(request: Request) -> str:
 
 
 async def _json(raw: bytes, channel: str) -> Any:
+    """The body as JSON; 400 for anything else, nesting deeper than the parser goes and lone
+    surrogates (`"\\ud800"`: no text a channel sends, and PostgreSQL would refuse to store it)
+    included."""
     try:
-        return json.loads(raw)
-    except ValueError:
+        data = json.loads(raw)
+        json.dumps(data, ensure_ascii=False).encode()
+    except (ValueError, RecursionError):
         REFUSED.labels(channel, "bad_json").inc()
         raise HTTPException(400, "body is not JSON") from None
+    return data
 
 
 @router.post("/telegram")
@@ -57,7 +63,10 @@ async def telegram(request: Request, s: Annotated[Services, Depends(services)]) 
                     _client(request))
         raise HTTPException(401, "wrong secret token")
     data = await _json(await request.body(), "telegram")
-    inbound = parse_update(data) if isinstance(data, dict) else None
+    if not is_update(data):
+        REFUSED.labels("telegram", "not_an_update").inc()
+        raise HTTPException(400, "not a Telegram update")
+    inbound = parse_update(data)
     if inbound is not None:
         await s.inbox.accept(inbound)
     return Response(status_code=200)
@@ -92,7 +101,8 @@ async def whatsapp(request: Request, s: Annotated[Services, Depends(services)]) 
                     _client(request))
         raise HTTPException(401, "bad signature")
     data = await _json(raw, "whatsapp")
-    if not isinstance(data, dict):
+    if not is_notification(data):
+        REFUSED.labels("whatsapp", "not_a_notification").inc()
         raise HTTPException(400, "unexpected body")
     number = phone_number_id_of(data)
     if number is not None and number != settings.whatsapp_phone_number_id:

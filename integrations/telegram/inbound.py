@@ -31,6 +31,26 @@ _GROUP_CHATS = ("group", "supergroup", "channel")
 # own deprecated int attribute); it is nothing for Pintu, so it is skipped before de_json.
 _IGNORED_SERVICE = "message_auto_delete_timer_changed"
 
+# The fields Pintu reads and the types the Bot API gives them: {field: (type or shape, required)}.
+# PTB's de_json does not check types, so an update that breaks these is skipped before it is read
+# (a chat id that is not a number, a text that is not a string).
+_Shape = dict[str, tuple[Any, bool]]
+_USER: _Shape = {"id": (int, True), "language_code": (str, False)}
+_CHAT: _Shape = {"id": (int, True), "type": (str, True)}
+_PHOTO_SIZE: _Shape = {"file_id": (str, True), "width": (int, True), "height": (int, True),
+                       "file_size": (int, False)}
+_MESSAGE: _Shape = {
+    "message_id": (int, True), "date": (int, True), "chat": (_CHAT, True), "from": (_USER, False),
+    "edit_date": (int, False), "text": (str, False), "caption": (str, False),
+    "photo": ([_PHOTO_SIZE], False),
+    "document": ({"file_id": (str, True), "mime_type": (str, False), "file_name": (str, False),
+                  "file_size": (int, False)}, False),
+    "location": ({"latitude": (float, True), "longitude": (float, True)}, False),
+    "contact": ({"phone_number": (str, True)}, False),
+}
+_CALLBACK_QUERY: _Shape = {"id": (str, True), "from": (_USER, True), "message": (_MESSAGE, False),
+                           "data": (str, False)}
+
 
 def parse_update(data: dict[str, Any], bot: Bot | None = None) -> Inbound | None:
     """Turns one Telegram update into an `Inbound`.
@@ -45,8 +65,12 @@ def parse_update(data: dict[str, Any], bot: Bot | None = None) -> Inbound | None
         for data that cannot be read as an update (logged as a warning, without its content:
         refusing it would only make Telegram deliver it again and hold up the updates behind it).
     """
-    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+    if not is_update(data):
         log.warning("telegram: skipped data that is not an update")
+        return None
+    if not all(_fits(data[k], _MESSAGE) for k in _MESSAGE_KEYS if k in data) or \
+            ("callback_query" in data and not _fits(data["callback_query"], _CALLBACK_QUERY)):
+        log.warning("telegram: skipped update %s with fields of the wrong type", data["update_id"])
         return None
     unsupported: str | None = None
     key = next((k for k in _MESSAGE_KEYS if isinstance(data.get(k), dict)), None)
@@ -59,7 +83,7 @@ def parse_update(data: dict[str, Any], bot: Bot | None = None) -> Inbound | None
             data = {**data, key: {k: v for k, v in raw.items() if k not in _UNSUPPORTED}}
     try:
         update = Update.de_json(data, bot)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         log.warning("telegram: skipped unreadable update %s (%s)", data["update_id"],
                     type(exc).__name__)
         return None
@@ -72,6 +96,30 @@ def parse_update(data: dict[str, Any], bot: Bot | None = None) -> Inbound | None
         return None
     edited = update.edited_message is not None or update.edited_channel_post is not None
     return _message(message, dedup_id, edited=edited, unsupported=unsupported)
+
+
+def is_update(data: object) -> bool:
+    """Whether `data` is a Telegram update at all: an object with an integer `update_id`."""
+    return isinstance(data, dict) and _is(data.get("update_id"), int)
+
+
+def _is(value: object, kind: type) -> bool:
+    if isinstance(value, bool):  # JSON true is no number
+        return False
+    if kind is float:
+        return isinstance(value, (int, float))
+    return isinstance(value, kind)
+
+
+def _fits(value: object, shape: Any) -> bool:
+    """Whether `value` has `shape`: a type, a one-shape list, or a `_Shape` (other keys free)."""
+    if isinstance(shape, list):
+        return isinstance(value, list) and all(_fits(item, shape[0]) for item in value)
+    if isinstance(shape, dict):
+        return isinstance(value, dict) and all(
+            _fits(value[name], inner) if name in value else not required
+            for name, (inner, required) in shape.items())
+    return _is(value, shape)
 
 
 def _button(query: CallbackQuery, dedup_id: str) -> Inbound | None:

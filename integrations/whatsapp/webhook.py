@@ -50,6 +50,13 @@ def check_signature(raw_body: bytes, header: str | None, app_secret: str) -> boo
     return hmac.compare_digest(expected, digest.lower())
 
 
+def is_notification(payload: object) -> bool:
+    """Whether `payload` is a webhook notification at all: an object with a string `object` and
+    an `entry` list (what it holds is `parse_webhook`'s to read)."""
+    return isinstance(payload, Mapping) and isinstance(payload.get("object"), str) and \
+        isinstance(payload.get("entry"), list)
+
+
 def phone_number_id_of(payload: Mapping[str, Any]) -> str | None:
     """The business phone number id the webhook was sent for (`value.metadata.phone_number_id`)."""
     for value in _values(payload):
@@ -188,11 +195,11 @@ def _contact(cards: object, base: dict[str, Any]) -> Inbound:
 
 def _status(raw: Mapping[str, Any]) -> StatusUpdate | None:
     wamid = _optional(raw.get("id"))
-    status = raw.get("status")
+    status = _optional(raw.get("status"))  # a list or an object is no status (nor hashable)
     recipient = _optional(raw.get("recipient_id")) or _optional(raw.get("recipient_user_id"))
     if wamid is None or status not in _STATUSES or recipient is None:
         return None
     errors = [dict(error) for error in _mappings(raw.get("errors"))]
     return StatusUpdate(channel="whatsapp", channel_message_id=wamid,
-                        status=status, chat_id=recipient,
+                        status=raw["status"], chat_id=recipient,
                         timestamp=_timestamp(raw.get("timestamp")), errors=errors)
