@@ -7,8 +7,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+
+# Property tests (hypothesis): `ci` is what `make test` runs (a few seconds a test), `bench` the
+# fuller run of `make bench` (bench/fuzz.py); HYPOTHESIS_PROFILE picks one. No example database,
+# so a run leaves no files behind.
+hypothesis_settings.register_profile("ci", max_examples=200, deadline=None, database=None)
+hypothesis_settings.register_profile("bench", max_examples=2000, deadline=None, database=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 PG_URL = os.environ.get("TEST_DATABASE_URL",
                         "postgresql+psycopg://postgres@127.0.0.1:5432/pintu_test")
