@@ -274,11 +274,18 @@ def reconcile(session: Session, *, unconfirmed_after_s: float, requeue_after_s: 
     call may have gone out: it is never repeated); `claimed` for much longer (its job lost with
     Redis) goes back to `queued`, which is safe since nothing was called for it."""
     now = utcnow()
+    # Only campaigns that may still have such rows: the index on (campaign_id, state) applies,
+    # however many finished campaigns the table holds.
+    live = select(Campaign.id).where(
+        (Campaign.state.in_(("sending", "paused"))) |
+        ((Campaign.state == "cancelled") & (Campaign.finished_at > now - timedelta(days=1))))
     session.execute(update(CR).where(
-        CR.state == "sending", CR.claimed_at < now - timedelta(seconds=unconfirmed_after_s))
+        CR.campaign_id.in_(live), CR.state == "sending",
+        CR.claimed_at < now - timedelta(seconds=unconfirmed_after_s))
         .values(state="unconfirmed", error="pekerja berhenti saat mengirim"))
     session.execute(update(CR).where(
-        CR.state == "claimed", CR.claimed_at < now - timedelta(seconds=requeue_after_s))
+        CR.campaign_id.in_(live), CR.state == "claimed",
+        CR.claimed_at < now - timedelta(seconds=requeue_after_s))
         .values(state="queued"))
 
 
