@@ -219,6 +219,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         due = {r[0] for r in conn.execute(text(
             "SELECT c.external_id FROM campaign_recipients r JOIN contacts c ON c.id = "
             "r.contact_id WHERE r.campaign_id = :c"), {"c": campaign_id})} - late
+        unconfirmed = {r[0] for r in conn.execute(text(
+            "SELECT c.external_id FROM campaign_recipients r JOIN contacts c ON c.id = "
+            "r.contact_id WHERE r.campaign_id = :c AND r.state = 'unconfirmed'"),
+            {"c": campaign_id})}
         excluded = {r[0] for r in conn.execute(text(
             "SELECT external_id FROM contacts c WHERE status = 'stopped' OR NOT EXISTS ("
             "SELECT 1 FROM consents k WHERE k.contact_id = c.id AND k.withdrawn_at IS NULL)"))}
@@ -232,6 +236,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "opted_out_received": sum(counts[x] for x in excluded),
         "late_stops": len(late), "late_stops_received": sum(counts[x] for x in late),
         "messages": sum(counts.values()),
+        # Cut off by the kill mid-call, never re-sent: how many the fakes did receive.
+        "unconfirmed": len(unconfirmed),
+        "unconfirmed_received": sum(1 for x in unconfirmed if counts[x]),
         "kill": {"after_messages": kill_at, "recipients_at_kill": at_kill,
                  "restart_to_done_s": round(done_at - killed_at, 1)},
         "final_states": final, "campaign_state": state,
