@@ -226,3 +226,18 @@ def test_registering_a_template_checks_its_placeholders(make_gateway: Any) -> No
         broadcast.validate("Judul", "x" * 1025, ())
     with pytest.raises(broadcast.ComposeError):
         broadcast.validate("Judul", "x", (broadcast.Button("a" * 21, "a"),))
+
+
+def test_a_scheduled_campaign_goes_out_when_its_time_comes(make_gateway: Any) -> None:
+    gw: Gateway = make_gateway()
+    resident(gw, "telegram", "6001")
+    campaign_id = new_campaign(gw, Segment(channels=("telegram",)))
+    at = utcnow() + timedelta(seconds=2)
+    assert db(gw, lambda s: campaigns.start(s, campaign_id, at).state) == "scheduled"
+    resident(gw, "telegram", "6002")  # joins before the time: the segment is read then
+    assert gw.telegram.calls("sendMessage") == []
+    wait_for(lambda: gw.rows("SELECT state FROM campaigns WHERE id = :c", c=campaign_id)[0][0]
+             == "done", timeout=20, what="campaign done")
+    assert telegram_texts(gw) == {"6001": 1, "6002": 1}
+    sent_at = gw.rows("SELECT min(sent_at) FROM campaign_recipients")[0][0]
+    assert sent_at >= at
