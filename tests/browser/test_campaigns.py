@@ -63,6 +63,7 @@ def test_an_admin_writes_previews_sends_and_watches_a_campaign(gateway: Gateway,
     expect(page.get_by_text("Kampanye mulai dikirim.")).to_be_visible()
     expect(page.locator("#status-kampanye")).to_have_text("Selesai", timeout=20_000)
     expect(page.locator("#jumlah-sent")).to_have_text("4")
+    expect(page.get_by_role("button", name="Batalkan kampanye")).to_be_hidden()
     expect(page.locator("#grafik polyline").first).to_be_attached()
     shoot(page, "campaign-progress")
     wait_for(lambda: len(gateway.telegram.calls("sendMessage")) == 3, what="Telegram sends")

@@ -92,7 +92,11 @@
       document.getElementById("status-kampanye").textContent = found.state_label;
       if (found.state !== state) { box.dataset.state = state = found.state; }
     } catch (e) { /* the next round tries again */ }
-    if (state === "done" || state === "cancelled") return;
+    if (state === "done" || state === "cancelled") {
+      const actions = document.getElementById("tindakan");
+      if (actions) actions.hidden = true;  // nothing left to pause or cancel
+      return;
+    }
     window.setTimeout(poll, 2000);
   }
   poll();
