@@ -227,3 +227,31 @@ def test_the_public_check_is_rate_limited(make_gateway: Any) -> None:
     answers = [gw.http.get("/api/v1/verifikasi/PNT-00000-00000").status_code for _ in range(4)]
     assert answers == [404, 404, 404, 429]
     assert gw.http.get("/verifikasi", params={"kode": "x"}).status_code == 429
+
+
+def test_a_finished_document_on_whatsapp_comes_as_image_and_text_or_as_a_template(
+        make_gateway: Any) -> None:
+    gw: Gateway = make_gateway()
+    gw.whatsapp_post(whatsapp_text("MULAI", "wamid.status-ready-1"))
+    wait_for(lambda: gw.graph.sent(), what="MULAI's answer")
+    wa_id = gw.graph.sent()[0]["to"]
+    watch(gw, f"whatsapp:{wa_id}", agency="dukcapil", kind="birth_registration",
+          ref="AKL-654321", label="akta kelahiran AKL-654321")
+    assert post(gw, finished_birth(), "dukcapil", DUKCAPIL_SECRET).json()["notified"] == 1
+    wait_for(lambda: len(gw.graph.sent()) == 3, what="the image and the message")
+    image, message = gw.graph.sent()[1:]
+    assert image["type"] == "image" and image["image"].get("id")  # uploaded, not a link
+    code = image["image"]["caption"].rsplit(" ", 1)[1]
+    assert verification.normalize(code) is not None
+    assert code in message["interactive"]["body"]["text"]
+    gw.call(gw.services.store.redis.delete(f"pintu:window:whatsapp:{wa_id}"))
+    later = finished_birth()
+    assert post(gw, {**later, "occurred_at": (T0 + timedelta(days=2)).isoformat()},
+                "dukcapil", DUKCAPIL_SECRET).json()["notified"] == 1
+    wait_for(lambda: len(gw.graph.sent()) == 4, what="the template")
+    template = gw.graph.sent()[3]["template"]
+    assert template["name"] == "pintu_document_ready"
+    values = [p["text"] for p in template["components"][0]["parameters"]]
+    assert values[0] == "akta kelahiran AKL-654321" and len(values) == 4
+    assert verification.normalize(values[2]) is not None and values[2] != code
+    assert values[3].endswith(f"/verifikasi?kode={values[2]}")
