@@ -255,3 +255,25 @@ def test_a_finished_document_on_whatsapp_comes_as_image_and_text_or_as_a_templat
     assert values[0] == "akta kelahiran AKL-654321" and len(values) == 4
     assert verification.normalize(values[2]) is not None and values[2] != code
     assert values[3].endswith(f"/verifikasi?kode={values[2]}")
+
+
+def test_status_updates_keep_personal_data_and_secrets_out_of_the_logs(
+        make_gateway: Any, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    caplog.set_level(logging.INFO)
+    gw: Gateway = make_gateway()
+    agree(gw, 82051)
+    watch(gw, f"telegram:{CHAT}", agency="dukcapil", kind="birth_registration",
+          ref="AKL-654321", label="akta kelahiran AKL-654321")
+    body = finished_birth()
+    post(gw, body, "dukcapil", DUKCAPIL_SECRET)
+    post(gw, body, "dukcapil", "a-wrong-secret")  # refused: logged
+    wait_for(lambda: len(gw.telegram.calls("sendMessage")) == 2, what="the update")
+    code = str(gw.telegram.calls("sendMessage")[1].params["text"]).split(
+        "Kode verifikasi: ")[1].split()[0]
+    gw.http.get(f"/api/v1/verifikasi/{code}")
+    logged = caplog.text
+    assert "agency status webhook refused" in logged  # the logs did capture
+    for secret in (CHAT, code, code.replace("-", ""), DUKCAPIL_SECRET, "R. A."):
+        assert secret not in logged, secret
