@@ -19,6 +19,7 @@ from integrations.replies import Rendered, Reply, numbered_menu
 
 MAILBOX_TTL_S = 24 * 3600
 MAILBOX_MAX = 200
+BLOCK_SLICE_S = 4.0  # below redis-py's default socket timeout
 CHANNEL = "api"
 
 
@@ -69,7 +70,12 @@ class NoMedia:
 async def read_mailbox(redis: Redis, chat_id: str, wait_s: float) -> list[dict[str, Any]]:
     """Everything waiting for a local resident; waits up to `wait_s` for the first message."""
     key = mailbox_key(chat_id)
-    first = await redis.blpop([key], timeout=wait_s) if wait_s > 0 else None
+    first = None
+    deadline = time.monotonic() + wait_s
+    # redis-py gives up on a reply after its socket timeout (5 s by default): a long wait is made
+    # of shorter blocking reads (a 23-second wait was a 500).
+    while first is None and (remaining := deadline - time.monotonic()) > 0:
+        first = await redis.blpop([key], timeout=min(remaining, BLOCK_SLICE_S))
     messages = [json.loads(first[1])] if first else []
     while True:
         raw = await redis.lpop(key)

@@ -13,7 +13,7 @@ import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
 
 from integrations.replies import Reply
@@ -27,14 +27,10 @@ from ..menus import numbered_texts
 from ..outreach import consent
 from ..rasa_client import BotMessage, Understanding
 from .deps import services
-from .errors import text_only
+from .errors import Text
 
 log = logging.getLogger(__name__)
 router = APIRouter()
-
-
-# Text that can be stored and passed on: no lone surrogates (see bot/api/errors.py).
-Text = Annotated[str, AfterValidator(text_only)]
 
 
 class Attachment(BaseModel):

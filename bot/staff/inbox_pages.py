@@ -16,7 +16,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -27,6 +27,7 @@ from sse_starlette.sse import EventSourceResponse
 from integrations.replies import Media, Reply
 
 from ..api.deps import services
+from ..api.errors import Text
 from ..app import Services
 from ..handoff import RESOLUTIONS, HandoffError
 from ..learning import predictions
@@ -38,6 +39,8 @@ from .web import StaffError, client_ip, current_staff, render, run_db, verify_cs
 
 log = logging.getLogger(__name__)
 router = APIRouter()
+# A row id in a path: PostgreSQL's integer, so a larger number is a 422, not a database error.
+RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 KEEPALIVE_S = 15
 
 
@@ -74,7 +77,7 @@ def _available(s: Services, staff_id: int) -> bool:
 
 
 @router.get("/staff/api/handoffs/{handoff_id}")
-async def handoff_detail(handoff_id: int, request: Request,
+async def handoff_detail(handoff_id: RowId, request: Request,
                          staff: Annotated[SignedIn, Depends(current_staff)],
                          s: Annotated[Services, Depends(services)],
                          after: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
@@ -87,16 +90,16 @@ async def handoff_detail(handoff_id: int, request: Request,
 
 
 class AssignIn(BaseModel):
-    staff_id: int
+    staff_id: int = Field(ge=1, le=2_147_483_647)
 
 
 class TextIn(BaseModel):
-    text: str = Field(min_length=1, max_length=4000)
+    text: Text = Field(min_length=1, max_length=4000)
 
 
 class TemplateIn(BaseModel):
-    name: str = Field(min_length=1, max_length=120)
-    parameters: list[str] = Field(default_factory=list, max_length=10)
+    name: Text = Field(min_length=1, max_length=120)
+    parameters: list[Text] = Field(default_factory=list, max_length=10)
 
 
 class CloseIn(BaseModel):
@@ -104,7 +107,7 @@ class CloseIn(BaseModel):
 
 
 class RevealIn(BaseModel):
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Text = Field(min_length=1, max_length=500)
 
 
 class AvailabilityIn(BaseModel):
@@ -112,14 +115,14 @@ class AvailabilityIn(BaseModel):
 
 
 @router.post("/staff/api/handoffs/{handoff_id}/take")
-async def take(handoff_id: int, staff: Annotated[SignedIn, Depends(verify_csrf)],
+async def take(handoff_id: RowId, staff: Annotated[SignedIn, Depends(verify_csrf)],
                s: Annotated[Services, Depends(services)]) -> dict[str, str]:
     await attempt(s.handoffs.take(handoff_id, staff))
     return OK
 
 
 @router.post("/staff/api/handoffs/{handoff_id}/assign")
-async def assign(handoff_id: int, body: AssignIn,
+async def assign(handoff_id: RowId, body: AssignIn,
                  staff: Annotated[SignedIn, Depends(verify_csrf)],
                  s: Annotated[Services, Depends(services)]) -> dict[str, str]:
     if not can(staff.role, "supervisor"):
@@ -129,14 +132,14 @@ async def assign(handoff_id: int, body: AssignIn,
 
 
 @router.post("/staff/api/handoffs/{handoff_id}/reply")
-async def reply(handoff_id: int, body: TextIn, staff: Annotated[SignedIn, Depends(verify_csrf)],
+async def reply(handoff_id: RowId, body: TextIn, staff: Annotated[SignedIn, Depends(verify_csrf)],
                 s: Annotated[Services, Depends(services)]) -> dict[str, str]:
     await attempt(s.handoffs.reply(handoff_id, staff, body.text))
     return OK
 
 
 @router.post("/staff/api/handoffs/{handoff_id}/template")
-async def send_template(handoff_id: int, body: TemplateIn,
+async def send_template(handoff_id: RowId, body: TemplateIn,
                         staff: Annotated[SignedIn, Depends(verify_csrf)],
                         s: Annotated[Services, Depends(services)]) -> dict[str, str]:
     await attempt(s.handoffs.send_template(handoff_id, staff, body.name, body.parameters))
@@ -144,7 +147,7 @@ async def send_template(handoff_id: int, body: TemplateIn,
 
 
 @router.post("/staff/api/handoffs/{handoff_id}/attachment")
-async def send_attachment(handoff_id: int, staff: Annotated[SignedIn, Depends(verify_csrf)],
+async def send_attachment(handoff_id: RowId, staff: Annotated[SignedIn, Depends(verify_csrf)],
                           s: Annotated[Services, Depends(services)],
                           file: Annotated[UploadFile, File()],
                           caption: Annotated[str, Form(max_length=1000)] = "") -> dict[str, str]:
@@ -163,28 +166,29 @@ async def send_attachment(handoff_id: int, staff: Annotated[SignedIn, Depends(ve
 
 
 @router.post("/staff/api/handoffs/{handoff_id}/notes")
-async def add_note(handoff_id: int, body: TextIn, staff: Annotated[SignedIn, Depends(verify_csrf)],
+async def add_note(handoff_id: RowId, body: TextIn,
+                   staff: Annotated[SignedIn, Depends(verify_csrf)],
                    s: Annotated[Services, Depends(services)]) -> dict[str, str]:
     await attempt(s.handoffs.add_note(handoff_id, staff, body.text))
     return OK
 
 
 @router.post("/staff/api/handoffs/{handoff_id}/close")
-async def close(handoff_id: int, body: CloseIn, staff: Annotated[SignedIn, Depends(verify_csrf)],
+async def close(handoff_id: RowId, body: CloseIn, staff: Annotated[SignedIn, Depends(verify_csrf)],
                 s: Annotated[Services, Depends(services)]) -> dict[str, str]:
     await attempt(s.handoffs.close(handoff_id, staff, body.resolution))
     return OK
 
 
 @router.post("/staff/api/contacts/{contact_id}/takeover")
-async def takeover(contact_id: int, staff: Annotated[SignedIn, Depends(verify_csrf)],
+async def takeover(contact_id: RowId, staff: Annotated[SignedIn, Depends(verify_csrf)],
                    s: Annotated[Services, Depends(services)]) -> dict[str, Any]:
     handoff_id = await attempt(s.handoffs.takeover(contact_id, staff))
     return {"status": "ok", "handoff_id": handoff_id}
 
 
 @router.post("/staff/api/messages/{message_id}/reveal")
-async def reveal(message_id: int, body: RevealIn, request: Request,
+async def reveal(message_id: RowId, body: RevealIn, request: Request,
                  staff: Annotated[SignedIn, Depends(verify_csrf)],
                  s: Annotated[Services, Depends(services)]) -> dict[str, str]:
     text = await attempt(s.handoffs.reveal(message_id, staff, body.reason, ip=client_ip(request)))
@@ -192,7 +196,7 @@ async def reveal(message_id: int, body: RevealIn, request: Request,
 
 
 @router.post("/staff/api/messages/{message_id}/flag")
-async def flag_misunderstood(message_id: int, request: Request,
+async def flag_misunderstood(message_id: RowId, request: Request,
                              staff: Annotated[SignedIn, Depends(verify_csrf)]) -> dict[str, str]:
     """An officer marks a resident's message the bot misunderstood: it joins the NLU review."""
     def work(session: Session) -> None:
@@ -228,8 +232,8 @@ async def set_availability(body: AvailabilityIn,
 # -- canned replies -----------------------------------------------------------------------------
 
 class CannedIn(BaseModel):
-    title: str = Field(min_length=1, max_length=80)
-    body: str = Field(min_length=1, max_length=4000)
+    title: Text = Field(min_length=1, max_length=80)
+    body: Text = Field(min_length=1, max_length=4000)
 
 
 @router.get("/staff/api/canned")
@@ -271,7 +275,7 @@ async def canned_create(body: CannedIn, staff: Annotated[SignedIn, Depends(verif
 
 
 @router.post("/staff/api/canned/{canned_id}")
-async def canned_update(canned_id: int, body: CannedIn,
+async def canned_update(canned_id: RowId, body: CannedIn,
                         staff: Annotated[SignedIn, Depends(verify_csrf)],
                         s: Annotated[Services, Depends(services)]) -> dict[str, int]:
     try:
@@ -281,7 +285,7 @@ async def canned_update(canned_id: int, body: CannedIn,
 
 
 @router.post("/staff/api/canned/{canned_id}/delete")
-async def canned_delete(canned_id: int, staff: Annotated[SignedIn, Depends(verify_csrf)],
+async def canned_delete(canned_id: RowId, staff: Annotated[SignedIn, Depends(verify_csrf)],
                         s: Annotated[Services, Depends(services)]) -> dict[str, str]:
     if not can(staff.role, "supervisor"):
         raise StaffError(403, "Hanya supervisor yang dapat menghapus balasan cepat.")
