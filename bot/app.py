@@ -170,7 +170,8 @@ def campaign_runner(services: Services) -> CampaignRunner:
     return CampaignRunner(services.store.redis, services.sessions, services.outbox,
                           whatsapp_upload=whatsapp.upload if whatsapp is not None else None,
                           buffer_s=settings.campaign_buffer_s,
-                          unconfirmed_after_s=settings.campaign_unconfirmed_after_s)
+                          unconfirmed_after_s=settings.campaign_unconfirmed_after_s,
+                          whatsapp_resend_after_s=settings.campaign_whatsapp_resend_after_s)
 
 
 async def stop_tasks(tasks: list[asyncio.Task[None]]) -> None:

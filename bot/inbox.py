@@ -218,7 +218,8 @@ class Inbox:
         error = "; ".join(f"{e.get('code')} {e.get('title', '')}".strip()
                           for e in receipt.get("errors") or [])
         await asyncio.to_thread(self._write, records.apply_receipt, receipt["channel"],
-                                receipt["channel_message_id"], receipt["status"], error or None)
+                                receipt["channel_message_id"], receipt["status"], error or None,
+                                receipt.get("callback_data"))
         await self._ack(self.receipts, claim)
 
     async def _handle_message(self, claim: Claim) -> None:

@@ -60,11 +60,14 @@ class JobHook(Protocol):
     """Owns the jobs that name it (`job["hook"]`) instead of `messages` rows (campaigns):
     `before_send` runs after the rate limiter and right before the HTTP call (False: drop the
     job unsent), `release` when the channel answered with an error and a retry follows,
+    `uncertain` when the call went out and its answer was lost (no retry: it may have been sent),
     `outcome` with "sent" or "dead" in place of the message row's status."""
 
     async def before_send(self, channel: str, chat_id: str, job: dict[str, Any]) -> bool: ...
 
     async def release(self, job: dict[str, Any]) -> None: ...
+
+    async def uncertain(self, job: dict[str, Any], reason: str) -> None: ...
 
     async def outcome(self, job: dict[str, Any], status: str, channel_message_id: str | None,
                       error: str | None) -> None: ...
@@ -282,6 +285,12 @@ class Outbox:
         except ChannelError as exc:
             FAILED.labels(channel, type(exc).__name__).inc()
             job["attempts"] += 1
+            hook = self.hooks.get(job.get("hook") or "")
+            if hook is not None and getattr(exc, "maybe_delivered", False):
+                await hook.uncertain(job, f"{type(exc).__name__}: {exc}")
+                with contextlib.suppress(LeaseLost):
+                    await queue.ack(claim)
+                return
             if exc.retryable and job["attempts"] < self._max_attempts:
                 delay = self.backoff(job["attempts"])
                 log.warning("%s send failed (%s), try %d in %.1f s", channel,

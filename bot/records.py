@@ -189,13 +189,15 @@ def apply_outcomes(session: Session, outcomes: dict[str, dict[str, Any]]) -> Non
 
 
 def apply_receipt(session: Session, channel: str, channel_message_id: str, status: str,
-                  error: str | None = None) -> bool:
+                  error: str | None = None, callback_data: str | None = None) -> bool:
     """Moves a sent message (or a campaign's recipient) forward on a channel receipt; False
-    when the message is unknown."""
+    when the message is unknown. `callback_data` is what the message carried back (WhatsApp's
+    `biz_opaque_callback_data`: a campaign recipient's ref)."""
     message = session.scalar(select(Message).where(
         Message.channel == channel, Message.channel_message_id == channel_message_id))
     if message is None:
-        return campaigns.apply_receipt(session, channel, channel_message_id, status, error)
+        return campaigns.apply_receipt(session, channel, channel_message_id, status, error,
+                                       callback_data=callback_data)
     if _STATUS_RANK.get(status, 0) > _STATUS_RANK.get(message.status, 0):
         message.status = status
         if error:

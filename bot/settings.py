@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     campaign_buffer_s: float = Field(default=2.0, gt=0)
     campaign_lease_s: float = Field(default=60.0, gt=0)
     campaign_unconfirmed_after_s: float = Field(default=300.0, gt=0)
+    # A WhatsApp broadcast whose send was cut off and that no status webhook confirmed after
+    # this long was never accepted, and is sent again (0: never).
+    campaign_whatsapp_resend_after_s: float = Field(default=900.0, ge=0)
     # Staff inbox and handoff (see docs/staff.md).
     handoff_first_response_s: float = Field(default=300.0, gt=0)
     handoff_notice_after_s: float = Field(default=600.0, gt=0)

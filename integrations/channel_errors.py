@@ -14,9 +14,19 @@ class ChannelError(Exception):
 
 
 class TemporaryFailure(ChannelError):
-    """5xx, a timeout or a network error: try again with backoff."""
+    """5xx, a timeout or a network error: try again with backoff.
+
+    `maybe_delivered`: the request went out and its answer was lost (a read timeout, a dropped
+    connection), so the channel may have sent the message; a connection that was never made, or
+    an error answer, is False. Replies are retried all the same (a repeat beats a loss);
+    broadcasts are not (`bot.outbound.JobHook.uncertain`)."""
 
     retryable = True
+
+    def __init__(self, message: str, *, code: str | int | None = None,
+                 maybe_delivered: bool = False) -> None:
+        super().__init__(message, code=code)
+        self.maybe_delivered = maybe_delivered
 
 
 class RateLimited(TemporaryFailure):

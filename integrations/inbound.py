@@ -83,6 +83,9 @@ class StatusUpdate:
     chat_id: str
     timestamp: float = 0.0
     errors: list[dict[str, Any]] = field(default_factory=list)  # Graph API error objects on failure
+    # WhatsApp's `biz_opaque_callback_data`: what Pintu sent with the message (a campaign
+    # recipient's ref), so a send whose answer was lost is still recognised.
+    callback_data: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

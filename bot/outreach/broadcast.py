@@ -84,11 +84,20 @@ def telegram(message: Broadcast, chat_id: str) -> Rendered:
     return calls[0]
 
 
-def whatsapp(message: Broadcast, to: str, *, window_open: bool,
-             image_id: str | None = None) -> Rendered | None:
+def whatsapp(message: Broadcast, to: str, *, window_open: bool, image_id: str | None = None,
+             callback_data: str | None = None) -> Rendered | None:
     """The one message for `to`: free-form inside the window, else the template (None when the
     campaign has none: the resident is skipped). `image_id` is the image uploaded once for the
-    whole campaign."""
+    whole campaign; `callback_data` (the recipient's ref) comes back in the message's status
+    webhooks as `biz_opaque_callback_data`."""
+    rendered = _whatsapp(message, to, window_open=window_open, image_id=image_id)
+    if rendered is not None and callback_data:
+        rendered.body["biz_opaque_callback_data"] = callback_data
+    return rendered
+
+
+def _whatsapp(message: Broadcast, to: str, *, window_open: bool,
+              image_id: str | None) -> Rendered | None:
     if not window_open:
         if message.template is None:
             return None

@@ -59,7 +59,8 @@ class CampaignRunner:
     def __init__(self, redis: Redis, sessions: sessionmaker, outbox: Outbox, *,
                  whatsapp_upload: Callable[[str], Any] | None = None,
                  buffer_s: float = 2.0, interval_s: float = 0.5,
-                 unconfirmed_after_s: float = 300.0, requeue_after_s: float = 3600.0) -> None:
+                 unconfirmed_after_s: float = 300.0, requeue_after_s: float = 3600.0,
+                 whatsapp_resend_after_s: float = 900.0) -> None:
         self._redis = redis
         self._sessions = sessions
         self._outbox = outbox
@@ -68,6 +69,7 @@ class CampaignRunner:
         self._interval_s = interval_s
         self._unconfirmed_after_s = unconfirmed_after_s
         self._requeue_after_s = requeue_after_s
+        self._whatsapp_resend_after_s = whatsapp_resend_after_s
         self._last_sweep = 0.0
         outbox.hooks[HOOK] = self
 
@@ -100,8 +102,10 @@ class CampaignRunner:
             self._last_sweep = time.monotonic()
             await self._db(lambda s: campaigns.reconcile(
                 s, unconfirmed_after_s=self._unconfirmed_after_s,
-                requeue_after_s=self._requeue_after_s))
-            await self._db(campaigns.finish)
+                requeue_after_s=self._requeue_after_s,
+                whatsapp_resend_after_s=self._whatsapp_resend_after_s))
+            await self._db(lambda s: campaigns.finish(
+                s, whatsapp_resend=self._whatsapp_resend_after_s > 0))
         return fed
 
     async def _feed(self, campaign_id: int, message: Broadcast, topic: str,
@@ -125,7 +129,8 @@ class CampaignRunner:
         for one in claimed:
             rendered = (broadcast.telegram(message, one.external_id) if channel == "telegram"
                         else broadcast.whatsapp(message, one.external_id,
-                                                window_open=one.window_open, image_id=image_id))
+                                                window_open=one.window_open, image_id=image_id,
+                                                callback_data=one.ref))
             if rendered is None:
                 unreachable.append(one.recipient_id)
             else:
@@ -153,6 +158,11 @@ class CampaignRunner:
         if recipient is None:
             return False
         return bool(await self._db(campaigns.begin_send, recipient, str(job["topic"])))
+
+    async def uncertain(self, job: dict[str, Any], reason: str) -> None:
+        recipient = campaigns.recipient_of(str(job.get("ref") or ""))
+        if recipient is not None:
+            await self._db(campaigns.uncertain, recipient, reason)
 
     async def release(self, job: dict[str, Any]) -> None:
         recipient = campaigns.recipient_of(str(job.get("ref") or ""))

@@ -15,7 +15,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, cast, exists, func, insert, literal, select, update
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    cast,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
@@ -27,6 +38,8 @@ STATE_LABELS = {"draft": "Draf", "scheduled": "Terjadwal", "sending": "Mengirim"
 RECIPIENT_STATES = ("queued", "claimed", "sending", "sent", "delivered", "read", "failed",
                     "skipped", "unconfirmed")
 OPEN = ("queued", "claimed", "sending")
+# States a lost answer may have left a recipient in: a status naming its ref settles it as sent.
+UNSETTLED = ("queued", "claimed", "sending", "unconfirmed")
 _RANK = {"sending": 0, "sent": 1, "delivered": 2, "read": 3}
 REF_PREFIX = "cr"
 
@@ -256,10 +269,21 @@ def skip_channel(session: Session, campaign_id: int, channel: str, reason: str) 
 
 
 def apply_receipt(session: Session, channel: str, channel_message_id: str, status: str,
-                  error: str | None = None) -> bool:
-    """Moves a recipient forward on a WhatsApp status (never backwards); False if unknown."""
+                  error: str | None = None, *, callback_data: str | None = None) -> bool:
+    """Moves a recipient forward on a WhatsApp status (never backwards); False if unknown.
+
+    A status naming the recipient's ref (`callback_data`) settles a send whose answer was lost
+    (a worker killed mid-call, a read timeout): it did go out, so it is never sent again."""
     recipient = session.scalar(select(CR).where(CR.channel == channel,
                                                 CR.channel_message_id == channel_message_id))
+    if recipient is None and callback_data is not None:
+        recipient_id = recipient_of(callback_data)
+        recipient = session.get(CR, recipient_id) if recipient_id is not None else None
+        if recipient is None or recipient.channel != channel:
+            return False
+        if recipient.state in UNSETTLED:
+            recipient.state, recipient.channel_message_id = "sent", channel_message_id
+            recipient.sent_at = recipient.sent_at or utcnow()
     if recipient is None:
         return False
     if status == "failed":
@@ -269,7 +293,8 @@ def apply_receipt(session: Session, channel: str, channel_message_id: str, statu
     return True
 
 
-def reconcile(session: Session, *, unconfirmed_after_s: float, requeue_after_s: float) -> None:
+def reconcile(session: Session, *, unconfirmed_after_s: float, requeue_after_s: float,
+              whatsapp_resend_after_s: float = 0.0) -> None:
     """Recipients a dead worker left behind: `sending` for too long becomes `unconfirmed` (the
     call may have gone out: it is never repeated); `claimed` for much longer (its job lost with
     Redis) goes back to `queued`, which is safe since nothing was called for it."""
@@ -287,16 +312,36 @@ def reconcile(session: Session, *, unconfirmed_after_s: float, requeue_after_s: 
         CR.campaign_id.in_(live), CR.state == "claimed",
         CR.claimed_at < now - timedelta(seconds=requeue_after_s))
         .values(state="queued"))
+    if whatsapp_resend_after_s > 0:
+        # WhatsApp reports every message it accepted with a status webhook carrying the ref
+        # (`apply_receipt`), within seconds: an unconfirmed send with none after this long was
+        # never accepted, and is sent again (the only resend; Telegram has no such report, so
+        # its unconfirmed sends stay unconfirmed for an admin to decide).
+        session.execute(update(CR).where(
+            CR.campaign_id.in_(live), CR.channel == "whatsapp", CR.state == "unconfirmed",
+            CR.claimed_at < now - timedelta(seconds=whatsapp_resend_after_s))
+            .values(state="queued", error=None))
 
 
-def finish(session: Session) -> list[int]:
-    """Marks done every sending campaign with nobody left to send to."""
+def finish(session: Session, *, whatsapp_resend: bool = False) -> list[int]:
+    """Marks done every sending campaign with nobody left to send to (nor, with
+    `whatsapp_resend`, a WhatsApp send still waiting to be confirmed or sent again)."""
+    waiting: ColumnElement[bool] = CR.state.in_(OPEN)
+    if whatsapp_resend:
+        waiting = waiting | ((CR.channel == "whatsapp") & (CR.state == "unconfirmed"))
     done = session.scalars(select(Campaign).where(
         Campaign.state == "sending",
-        ~exists().where(and_(CR.campaign_id == Campaign.id, CR.state.in_(OPEN))))).all()
+        ~exists().where(and_(CR.campaign_id == Campaign.id, waiting)))).all()
     for campaign in done:
         campaign.state, campaign.finished_at = "done", utcnow()
     return [c.id for c in done]
+
+
+def uncertain(session: Session, recipient_id: int, reason: str) -> None:
+    """The call went out and its answer was lost (a read timeout): it may have been sent, so it
+    is not retried; WhatsApp's status webhook or `reconcile` settles it."""
+    session.execute(update(CR).where(CR.id == recipient_id, CR.state == "sending")
+                    .values(state="unconfirmed", error=reason[:200]))
 
 
 def _aware(value: datetime) -> datetime:

@@ -229,15 +229,16 @@ def _mapped(exc: TelegramError, method: str, token: str) -> ChannelError:
         if any(marker in detail.lower() for marker in _UNREACHABLE):
             return RecipientUnavailable(f"{where}: {detail}", code=400)
         return Rejected(f"{where}: {detail}", code=400)
-    if isinstance(exc, TimedOut):
-        return TemporaryFailure(f"{where}: timed out", code="timeout")
+    if isinstance(exc, TimedOut):  # python-telegram-bot does not say which phase timed out
+        return TemporaryFailure(f"{where}: timed out", code="timeout", maybe_delivered=True)
     if isinstance(exc, Conflict | ChatMigrated):
         return Rejected(f"{where}: {detail}", code=409 if isinstance(exc, Conflict) else 400)
     if isinstance(exc, NetworkError):
         if (match := _RETRY_AFTER_TEXT.search(exc.message)) is not None:
             return RateLimited(f"{where}: too many requests", retry_after=float(match.group(1)),
                                code=429)
-        return TemporaryFailure(f"{where}: {detail}", code="network")
+        return TemporaryFailure(f"{where}: {detail}", code="network",
+                                maybe_delivered="connect" not in detail.lower())
     if _SERVER_ERROR.search(detail):
         return TemporaryFailure(f"{where}: {detail}", code="server")
     return Rejected(f"{where}: {detail}")

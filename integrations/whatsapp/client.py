@@ -226,10 +226,12 @@ class WhatsAppClient:
                 return _Answer(response.status_code, response.headers, content)
         except httpx.TimeoutException as exc:
             logger.warning("whatsapp %s timed out (%s)", what, type(exc).__name__)
-            raise TemporaryFailure(f"WhatsApp {what}: timeout") from None
+            raise TemporaryFailure(f"WhatsApp {what}: timeout", maybe_delivered=not isinstance(
+                exc, httpx.ConnectTimeout | httpx.PoolTimeout)) from None
         except httpx.TransportError as exc:
             logger.warning("whatsapp %s network error (%s)", what, type(exc).__name__)
-            raise TemporaryFailure(f"WhatsApp {what}: network error") from None
+            raise TemporaryFailure(f"WhatsApp {what}: network error", maybe_delivered=not
+                                   isinstance(exc, httpx.ConnectError)) from None
 
 
 async def _read(response: httpx.Response, limit: int | None, what: str, *,

@@ -200,6 +200,8 @@ def _status(raw: Mapping[str, Any]) -> StatusUpdate | None:
     if wamid is None or status not in _STATUSES or recipient is None:
         return None
     errors = [dict(error) for error in _mappings(raw.get("errors"))]
+    callback = _optional(raw.get("biz_opaque_callback_data"))
     return StatusUpdate(channel="whatsapp", channel_message_id=wamid,
                         status=raw["status"], chat_id=recipient,
-                        timestamp=_timestamp(raw.get("timestamp")), errors=errors)
+                        timestamp=_timestamp(raw.get("timestamp")), errors=errors,
+                        callback_data=callback[:512] if callback else None)

@@ -241,3 +241,51 @@ def test_a_scheduled_campaign_goes_out_when_its_time_comes(make_gateway: Any) ->
     assert telegram_texts(gw) == {"6001": 1, "6002": 1}
     sent_at = gw.rows("SELECT min(sent_at) FROM campaign_recipients")[0][0]
     assert sent_at >= at
+
+
+def test_an_unconfirmed_whatsapp_send_is_settled_by_its_status_or_sent_once_more(
+        make_gateway: Any) -> None:
+    """A send cut off mid-call (a killed worker, a lost answer): WhatsApp's status webhook
+    names the recipient's ref (`biz_opaque_callback_data`), which settles it as sent; one that
+    no status names after CAMPAIGN_WHATSAPP_RESEND_AFTER_S was never accepted, and goes out
+    once more. Telegram has no such report: its unconfirmed sends stay so."""
+    from bot import records
+    from integrations.whatsapp.webhook import parse_webhook
+
+    gw: Gateway = make_gateway(run_workers=False)
+    for number in ("6281200000011", "6281200000012"):
+        resident(gw, "whatsapp", number)
+    resident(gw, "telegram", "4100")
+    campaign_id = new_campaign(gw, Segment(channels=("whatsapp", "telegram")))
+    db(gw, campaigns.start, campaign_id)
+    claimed = {c.external_id: c for c in [
+        *db(gw, campaigns.claim, campaign_id, "whatsapp", 10),
+        *db(gw, campaigns.claim, campaign_id, "telegram", 10)]}
+    rendered = broadcast.whatsapp(broadcast.Broadcast("Kabar"), "6281200000011",
+                                  window_open=True, callback_data=claimed["6281200000011"].ref)
+    assert rendered is not None
+    assert rendered.body["biz_opaque_callback_data"] == claimed["6281200000011"].ref
+    for one in claimed.values():  # every call goes out, then the worker dies
+        assert db(gw, campaigns.begin_send, one.recipient_id, "city_news") is True
+    db(gw, lambda s: s.execute(update(CampaignRecipient).values(
+        claimed_at=utcnow() - timedelta(minutes=6))))
+    db(gw, lambda s: campaigns.reconcile(s, unconfirmed_after_s=300, requeue_after_s=3600,
+                                         whatsapp_resend_after_s=900))
+    assert states(gw, campaign_id) == {"unconfirmed": 3}
+    # WhatsApp reports the first one: it was sent, and is never sent again.
+    status = status_update("wamid.cut-off-1", "delivered", "6281200000011")
+    status["biz_opaque_callback_data"] = claimed["6281200000011"].ref
+    _, receipts = parse_webhook(webhook_payload(statuses=[status]))
+    assert receipts[0].callback_data == claimed["6281200000011"].ref
+    db(gw, records.apply_receipt, "whatsapp", "wamid.cut-off-1", "delivered", None,
+       receipts[0].callback_data)
+    assert states(gw, campaign_id) == {"delivered": 1, "unconfirmed": 2}
+    assert db(gw, lambda s: campaigns.finish(s, whatsapp_resend=True)) == []  # may be resent
+    db(gw, lambda s: s.execute(update(CampaignRecipient).values(
+        claimed_at=utcnow() - timedelta(minutes=16))))
+    db(gw, lambda s: campaigns.reconcile(s, unconfirmed_after_s=300, requeue_after_s=3600,
+                                         whatsapp_resend_after_s=900))
+    assert states(gw, campaign_id) == {"delivered": 1, "queued": 1, "unconfirmed": 1}
+    again = db(gw, campaigns.claim, campaign_id, "whatsapp", 10)
+    assert [c.external_id for c in again] == ["6281200000012"]
+    assert db(gw, campaigns.claim, campaign_id, "telegram", 10) == []

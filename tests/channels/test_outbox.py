@@ -236,3 +236,48 @@ async def test_a_sender_stops_even_when_redis_swallows_the_cancellation(
     done, _ = await asyncio.wait({sender}, timeout=2.0)
     assert sender in done and sender.cancelled()
     await redis.aclose()
+
+
+class RecordingHook:
+    """A JobHook (as campaigns use) that records what the outbox told it."""
+
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    async def before_send(self, channel: str, chat_id: str, job: dict[str, Any]) -> bool:
+        self.events.append("before_send")
+        return True
+
+    async def release(self, job: dict[str, Any]) -> None:
+        self.events.append("release")
+
+    async def uncertain(self, job: dict[str, Any], reason: str) -> None:
+        self.events.append(f"uncertain:{reason.split(':')[0]}")
+
+    async def outcome(self, job: dict[str, Any], status: str, channel_message_id: str | None,
+                      error: str | None) -> None:
+        self.events.append(f"outcome:{status}")
+
+
+async def test_a_broadcast_whose_answer_was_lost_is_not_sent_again(
+        outbox: tuple[Outbox, Recorder, Any]) -> None:
+    """A reply is retried after any temporary failure; a hooked job (a campaign's) is retried
+    only when the channel surely did not take it, never after a lost answer."""
+    box, recorder, redis = outbox
+    hook = RecordingHook()
+    box.hooks["campaign"] = hook
+    await open_window(redis, "whatsapp", "6281234567890")
+    queue = box.queue("whatsapp", "bulk")
+    recorder.failures = [TemporaryFailure("HTTP 503"),
+                         TemporaryFailure("timeout", maybe_delivered=True)]
+    job = {"method": "text", "body": call("kabar").body, "ref": "cr1", "attempts": 0,
+           "queued_at": time.time(), "hook": "campaign"}
+    await queue.push("6281234567890", job)
+    await until(lambda: "uncertain:TemporaryFailure" in hook.events)
+    await asyncio.sleep(0.3)  # a retry would come within the backoff (at most 0.1 s)
+    assert hook.events == ["before_send", "release", "before_send",
+                           "uncertain:TemporaryFailure"]
+    assert recorder.sent == [] and await queue.pending("6281234567890") == 0
+    recorder.failures = [TemporaryFailure("timeout", maybe_delivered=True)]
+    await box.enqueue("whatsapp", "6281234567890", [call("balasan")], [None])
+    await until(lambda: len(recorder.sent) == 1)  # a reply is retried all the same
