@@ -75,10 +75,12 @@ def flush_redis(url: str) -> None:
 @contextmanager
 def running_stack(ports: Ports, *, database_url: str, redis_url: str, graph_port: int = 0,
                   extra_env: Mapping[str, str] | None = None,
-                  start_timeout_s: float = 300.0) -> Iterator[Running]:
-    """Starts everything and stops it again on the way out, also on Ctrl-C or an error."""
-    log_dir = ROOT / "var" / "bench" / "log"
-    work = ROOT / "var" / "bench"
+                  start_timeout_s: float = 300.0,
+                  work: Path | None = None) -> Iterator[Running]:
+    """Starts everything and stops it again on the way out, also on Ctrl-C or an error.
+    `work` holds the logs, the sandbox's database and the media (default var/bench)."""
+    work = work or ROOT / "var" / "bench"
+    log_dir = work / "log"
     print(f"preparing database {database_url.rsplit('/', 1)[-1]} and Redis {redis_url}",
           file=sys.stderr)
     fresh_database(database_url)
@@ -148,7 +150,8 @@ def stack_from(args: argparse.Namespace) -> AbstractContextManager[Running]:
                   sandbox=args.sandbox_port)
     return running_stack(ports, database_url=args.database_url, redis_url=args.redis_url,
                          graph_port=args.graph_port, extra_env=args.gateway_env_map,
-                         start_timeout_s=args.start_timeout)
+                         start_timeout_s=args.start_timeout,
+                         work=getattr(args, "work_dir", None))
 
 
 def measure(args: argparse.Namespace, name: str, config: dict[str, Any],

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -48,6 +49,7 @@ class Stack:
     # else its newest file, as `registry.serving_file` decides.
     model: str = ""
     services: list[Service] = field(default_factory=list)
+    _env: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if not self.model:
@@ -131,20 +133,43 @@ class Stack:
             endpoints.chmod(0o600)  # may hold the Redis password
             rasa = next(s for s in self.services if s.name == "rasa")
             rasa.argv[rasa.argv.index("--endpoints") + 1] = str(endpoints)
+        self._env = env
         deadline = time.monotonic() + timeout_s
         try:
             for service in self.services:
-                service.log_path = self.log_dir / f"{service.name}.log"
-                with service.log_path.open("wb") as log_file:
-                    service.process = subprocess.Popen(  # noqa: S603 - our own fixed argv
-                        service.argv, cwd=ROOT, env=env, stdout=log_file,
-                        stderr=subprocess.STDOUT, start_new_session=True,
-                    )
+                self._spawn(service, env)
                 if service.name != "rasa":  # Rasa loads slowly; wait for it with the gateway
                     self._wait(service, deadline)
         except BaseException:
             self.stop()
             raise
+
+    def _spawn(self, service: Service, env: Mapping[str, str], mode: str = "wb") -> None:
+        service.log_path = self.log_dir / f"{service.name}.log"
+        with service.log_path.open(mode) as log_file:
+            service.process = subprocess.Popen(  # noqa: S603 - our own fixed argv
+                service.argv, cwd=ROOT, env=env, stdout=log_file,
+                stderr=subprocess.STDOUT, start_new_session=True,
+            )
+
+    def service(self, name: str) -> Service:
+        return next(s for s in self.services if s.name == name)
+
+    def kill(self, name: str) -> None:
+        """Kills one running service at once (SIGKILL to its process group), as a crash would:
+        fault injection (bench/faults.py)."""
+        proc = self.service(name).process
+        if proc is not None and proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+    def revive(self, name: str, timeout_s: float = 180.0) -> None:
+        """Starts a killed service again with the same settings (its log is appended to) and
+        waits until it is healthy."""
+        service = self.service(name)
+        self._spawn(service, self._env, mode="ab")
+        self._wait(service, time.monotonic() + timeout_s)
 
     def _wait(self, service: Service, deadline: float) -> None:
         if service.health_url is None:

@@ -146,6 +146,11 @@ class FakeGraph:
             self._media.clear()
             self._delay = 0.0
 
+    def reset_failures(self) -> None:
+        """Ends scripted failures still waiting (an outage that is over)."""
+        with self._lock:
+            self._failures.clear()
+
     def fail(self, status: int = 429, code: int | None = None, count: int = 1,
              retry_after: float | None = None, kind: str | None = "message") -> None:
         """The next `count` calls of `kind` (None: any call) answer this Graph error."""
