@@ -27,7 +27,7 @@ from ..menus import numbered_texts
 from ..outreach import consent
 from ..rasa_client import BotMessage, Understanding
 from .deps import services
-from .errors import Text
+from .errors import Text, no_lone_surrogates
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -86,7 +86,7 @@ def _record(s: Services, chat_id: str, text: str, attachments: list[dict[str, An
                                review_below=s.settings.nlu_review_confidence)
 
 
-@router.post("/api/chat")
+@router.post("/api/chat", dependencies=[Depends(no_lone_surrogates)])
 async def chat(body: ChatIn, s: Annotated[Services, Depends(services)]) -> ChatOut:
     sender = f"{CHANNEL}:{body.sender}"
     attachments = [a.model_dump() for a in body.attachments]

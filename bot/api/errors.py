@@ -10,9 +10,9 @@ non-ASCII character escaped.
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator
@@ -35,6 +35,28 @@ def text_only(value: str) -> str:
 
 # Text a request may carry: storable and passable to Rasa and the channels.
 Text = Annotated[str, AfterValidator(text_only)]
+
+
+def json_text(raw: bytes) -> Any:
+    """`raw` as JSON that is also text. Raises ValueError when it is not JSON, is nested deeper
+    than the parser goes, or holds a lone surrogate anywhere (a key included)."""
+    try:
+        data = json.loads(raw)
+        json.dumps(data, ensure_ascii=False).encode()
+    except RecursionError as exc:
+        raise ValueError("nested too deeply") from exc
+    return data
+
+
+async def no_lone_surrogates(request: Request) -> None:
+    """A route dependency: 400 for a JSON body with a lone surrogate, even in a key the model
+    ignores; a body that is no JSON is left to the route's model (422)."""
+    try:
+        json_text(await request.body())
+    except UnicodeEncodeError:
+        raise HTTPException(400, "body is not text") from None
+    except ValueError:
+        return
 
 
 def install(app: FastAPI) -> None:

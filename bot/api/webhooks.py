@@ -7,7 +7,6 @@ message is in the queue; a failure to queue answers 503 so the channel delivers 
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Annotated, Any
 
@@ -27,6 +26,7 @@ from integrations.whatsapp.webhook import (
 
 from ..app import Services
 from .deps import services
+from .errors import json_text
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/webhooks", tags=["channels"])
@@ -43,12 +43,10 @@ async def _json(raw: bytes, channel: str) -> Any:
     surrogates (`"\\ud800"`: no text a channel sends, and PostgreSQL would refuse to store it)
     included."""
     try:
-        data = json.loads(raw)
-        json.dumps(data, ensure_ascii=False).encode()
-    except (ValueError, RecursionError):
+        return json_text(raw)
+    except ValueError:
         REFUSED.labels(channel, "bad_json").inc()
         raise HTTPException(400, "body is not JSON") from None
-    return data
 
 
 @router.post("/telegram")

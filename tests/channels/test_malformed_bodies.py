@@ -56,10 +56,24 @@ def test_malformed_bodies_are_refused_or_dropped_and_nothing_is_stored(
                          b'1180591620717411303424, "chat": {"id": 5, "type": "private"}}}'),
     (malformed.TELEGRAM, b'{"update_id": 1, "message": {"message_id": 1, "date": 1, '
                          b'"chat": {"id": 5, "type": "private"}, "text": 5}}'),
+    (malformed.CHAT, b'{"sender": "warga", "text": "\\ud800halo"}'),
+    (malformed.CHAT, b'{"send\xed\xa0\x80er": "warga", "text": "halo"}'),
 ])
 def test_bodies_that_once_got_a_500(make_gateway: Any, redis_url: str, route: str,
                                     raw: bytes) -> None:
     gw = make_gateway()
     body = Body(route, raw, "refused", "regression")
     assert _post(gw, body) < 500
-    assert malformed.stored(gw.services.engine, redis_url)["pintu:seen:*"] == 0
+    assert not any(malformed.stored(gw.services.engine, redis_url).values())
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"sender": "warga", "t\xed\xa0\x80ext": "halo"}',  # a key the model ignores
+    b'{"sender": "warga", "text": "halo", "x\\udfffy": 1}',
+    b'{"sender": "warga", "text": "halo\\u0000"}',
+])
+def test_a_chat_message_that_is_no_text_is_refused_and_not_stored(
+        make_gateway: Any, redis_url: str, raw: bytes) -> None:
+    gw = make_gateway()
+    assert 400 <= _post(gw, Body(malformed.CHAT, raw, "refused", "chat")) < 500
+    assert not any(malformed.stored(gw.services.engine, redis_url).values())
