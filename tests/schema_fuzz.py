@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
+from schemathesis.core.result import Ok
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
@@ -79,6 +80,9 @@ def fuzz(base_url: str, examples: int, session: requests.Session | None = None) 
     session = session or requests.Session()
     outcome = Outcome()
     for result in schema.get_all_operations():
+        if not isinstance(result, Ok):  # the schema itself is broken there
+            outcome.failures.append(f"invalid operation: {result.err()}")
+            continue
         operation = result.ok()
         name = f"{operation.method.upper()} {operation.path}"
         if name in EXCLUDED:

@@ -44,7 +44,7 @@ def test_every_valid_nik_decodes_to_its_region_date_and_sex(case: tuple[str, dic
     assert check.ok and check.reason == nik.OK, check.message
     for name, value in expected.items():
         assert getattr(check, name) == value, name
-    assert check.province == nik.PROVINCES[expected["province_code"]]  # type: ignore[index]
+    assert check.province == nik.PROVINCES[expected["province_code"]]
     assert check.is_kota_tangerang == (digits[:4] == nik.KOTA_TANGERANG)
     assert check.kecamatan == (geo.kecamatan_by_code(digits[4:6])
                                if check.is_kota_tangerang else None)
