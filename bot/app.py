@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -114,6 +114,7 @@ def build_services(
         auto_assign=settings.handoff_auto_assign,
         office=OfficeHours.parse(settings.pintu_office_hours)))
     inbox.handoffs = handoffs
+    inbox.bot_ready = bot_probe(rasa, http, settings.action_server_url)
     return Services(
         settings=settings,
         engine=engine,
@@ -134,6 +135,19 @@ def build_services(
                                      verification_key=settings.verification_key,
                                      public_url=settings.public_url),
     )
+
+
+def bot_probe(rasa: RasaClient, http: httpx.AsyncClient,
+              action_server_url: str) -> Callable[[], Awaitable[bool]]:
+    """Whether Rasa (with a model) and the action server both answer, within 2 s each."""
+    async def ready() -> bool:
+        try:
+            status = await asyncio.wait_for(rasa.status(), timeout=2.0)
+            health = await http.get(f"{action_server_url}/health", timeout=2.0)
+        except Exception:
+            return False
+        return bool(status.get("model_id")) and health.status_code == 200
+    return ready
 
 
 def background_tasks(services: Services) -> list[asyncio.Task[None]]:

@@ -48,6 +48,9 @@ HANDLE_TIME = Histogram("pintu_inbound_handle_seconds", "From accepted to replie
                         ["channel"], buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 120))
 
 GIVE_UP_AFTER_S = 24 * 3600
+WAITING_FOR_BOT = "pintu:in:waiting-for-bot"  # residents' keys -> when their retry is due
+NO_ANSWER = ("Maaf, saya belum bisa menjawab pesan itu. Ketik menu untuk melihat layanan, atau "
+             "ketik petugas untuk bicara dengan petugas.")
 UNDERSTOOD = "_understood"  # an item's key for the NLU's reading, never queued
 CALLBACK_KEY_TTL_S = 90 * 24 * 3600
 
@@ -152,6 +155,8 @@ class Inbox:
         self._acknowledge: dict[str, Callable[[Inbound], Awaitable[None]]] = {}
         # Set by the app once both exist (the handoff service sends through `deliver`).
         self.handoffs: HandoffService | None = None
+        # Whether Rasa and the action server both answer (set by the app; None: not checked).
+        self.bot_ready: Callable[[], Awaitable[bool]] | None = None
 
     def register(self, channel: str, renderer: Renderer, media: MediaSource,
                  acknowledge: Callable[[Inbound], Awaitable[None]] | None = None) -> None:
@@ -185,8 +190,8 @@ class Inbox:
     # -- working ----------------------------------------------------------------------------
 
     async def run(self, workers: int) -> None:
-        """Runs `workers` workers until cancelled."""
-        await asyncio.gather(*(self._worker() for _ in range(workers)))
+        """Runs `workers` workers (and the watch for the bot's return) until cancelled."""
+        await asyncio.gather(self._watch_bot(), *(self._worker() for _ in range(workers)))
 
     async def _worker(self) -> None:
         while True:
@@ -245,7 +250,9 @@ class Inbox:
             if later.apologize:
                 await self.deliver(channel, chat_id, [Reply(text=APOLOGY)])
             try:
-                await self.messages.retry(claim, later.delay_s, item)
+                at = await self.messages.retry(claim, later.delay_s, item)
+                if later.for_bot:
+                    await self._redis.zadd(WAITING_FOR_BOT, {claim.key: at})
             except LeaseLost:
                 log.warning("lease lost while postponing a message")
             return
@@ -323,6 +330,8 @@ class Inbox:
         except RasaError as exc:
             log.error("rasa refused a message: %s", exc)
             return [Reply(text=APOLOGY)]
+        if not turn.replies:
+            return await self._unanswered(inbound, item)
         if turn.understanding is not None and inbound.kind == "text":
             item[UNDERSTOOD] = turn.understanding  # recorded once the replies are queued
         return from_bot_messages(
@@ -340,7 +349,35 @@ class Inbox:
         item["attempts"] = item.get("attempts", 0) + 1
         delay = min(self._rasa_retry_max_s, 2.0 ** item["attempts"])
         log.warning("rasa unavailable (%s): message kept, retry in %.0f s", exc, delay)
-        raise _Later(delay, apologize=apologize)
+        raise _Later(delay, apologize=apologize, for_bot=True)
+
+    async def _unanswered(self, inbound: Inbound, item: dict[str, Any]) -> list[Reply]:
+        """Rasa answered nothing. When the action server is down, Rasa logs the failed action
+        and answers without its messages: the message waits like one for a Rasa that is down
+        (one apology, then the real answer). Otherwise the resident still gets an answer, never
+        silence."""
+        if self.bot_ready is not None and not await self.bot_ready():
+            return await self._rasa_down(inbound, item,
+                                         RasaUnavailable("no answer: action server unavailable"))
+        return [Reply(text=NO_ANSWER)]
+
+    async def _watch_bot(self, every_s: float = 1.0) -> None:
+        """While messages wait for Rasa or the action server, checks every `every_s` whether
+        both answer again, and wakes those messages at once rather than at their backoff's
+        end (which grows to RASA_RETRY_MAX_S)."""
+        while True:
+            raise_if_cancelled()
+            try:
+                if self.bot_ready is not None and await self._redis.zcard(WAITING_FOR_BOT) \
+                        and await self.bot_ready():
+                    woken = await self.messages.wake(WAITING_FOR_BOT)
+                    if woken:
+                        log.info("the bot answers again: %d waiting residents woken", woken)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("waiting messages not woken: %s", type(exc).__name__)
+            await asyncio.sleep(every_s)
 
     async def _consent(self, inbound: Inbound, asked: consent.Command) -> str:
         def apply(session: Session) -> str:
@@ -499,9 +536,12 @@ class Inbox:
 
 
 class _Later(Exception):
-    """Try this message again after `delay_s`; `apologize` sends the resident the apology first."""
+    """Try this message again after `delay_s`; `apologize` sends the resident the apology first;
+    `for_bot`: it waits for Rasa or the action server, and is woken as soon as they answer."""
 
-    def __init__(self, delay_s: float, *, apologize: bool = False) -> None:
+    def __init__(self, delay_s: float, *, apologize: bool = False,
+                 for_bot: bool = False) -> None:
         super().__init__(delay_s)
         self.delay_s = delay_s
         self.apologize = apologize
+        self.for_bot = for_bot

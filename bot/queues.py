@@ -92,6 +92,22 @@ redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 return 1
 """
 
+_WAKE = """
+-- KEYS: ready, waiting, wake   ARGV: now_ms
+local items = redis.call('ZRANGE', KEYS[2], 0, 999, 'WITHSCORES')
+local woken = 0
+for i = 1, #items, 2 do
+  local score = tonumber(redis.call('ZSCORE', KEYS[1], items[i]) or '-1')
+  if score == tonumber(items[i + 1]) and score > tonumber(ARGV[1]) then
+    redis.call('ZADD', KEYS[1], ARGV[1], items[i])
+    woken = woken + 1
+  end
+  redis.call('ZREM', KEYS[2], items[i])
+end
+if woken > 0 then redis.call('LPUSH', KEYS[3], '1') end
+return woken
+"""
+
 
 def now_ms() -> int:
     return int(time.time() * 1000)
@@ -136,6 +152,7 @@ class KeyedQueue:
         self._claim = redis.register_script(_CLAIM)
         self._ack = redis.register_script(_ACK)
         self._retry = redis.register_script(_RETRY)
+        self._wake = redis.register_script(_WAKE)
 
     def _list(self, key: str) -> str:
         return f"{self._prefix}q:{key}"
@@ -207,15 +224,26 @@ class KeyedQueue:
             raise LeaseLost(self.name)
 
     async def retry(self, claim: Claim, delay_s: float,
-                    item: dict[str, Any] | None = None) -> None:
-        """Keeps the head (optionally updated) and makes the key ready again after `delay_s`."""
+                    item: dict[str, Any] | None = None) -> int:
+        """Keeps the head (optionally updated) and makes the key ready again after `delay_s`;
+        returns when (epoch ms), which `wake` needs."""
+        at = now_ms() + int(delay_s * 1000)
         result = await self._retry(
             keys=[self._list(claim.key), self._ready],
-            args=[claim.key, claim.token, now_ms() + int(delay_s * 1000),
+            args=[claim.key, claim.token, at,
                   json.dumps(item, separators=(",", ":")) if item is not None else ""],
         )
         if int(result) == -1:
             raise LeaseLost(self.name)
+        return at
+
+    async def wake(self, waiting: str) -> int:
+        """Makes ready now the keys listed in the sorted set `waiting` (key -> the time `retry`
+        returned) that still wait for exactly that retry, and empties it; how many woke. A key
+        claimed or retried again since is left alone (waking it would break a worker's
+        lease)."""
+        return int(await self._wake(keys=[self._ready, waiting, self.wake_key],
+                                    args=[now_ms()]))
 
     async def wait(self, timeout_s: float) -> None:
         """Sleeps until something is pushed or acknowledged, or `timeout_s` passes."""
