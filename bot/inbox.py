@@ -48,6 +48,7 @@ HANDLE_TIME = Histogram("pintu_inbound_handle_seconds", "From accepted to replie
                         ["channel"], buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 120))
 
 GIVE_UP_AFTER_S = 24 * 3600
+DB_RETRY_MAX_S = 8.0
 WAITING_FOR_BOT = "pintu:in:waiting-for-bot"  # residents' keys -> when their retry is due
 NO_ANSWER = ("Maaf, saya belum bisa menjawab pesan itu. Ketik menu untuk melihat layanan, atau "
              "ketik petugas untuk bicara dengan petugas.")
@@ -229,6 +230,22 @@ class Inbox:
 
     async def _handle_message(self, claim: Claim) -> None:
         item = dict(claim.item)
+        try:
+            await self._handle(claim, item)
+        except SQLAlchemyError as exc:
+            # The database is away before anything was sent (`deliver` itself never fails on
+            # it): try again shortly, rather than hold the resident's queue for a whole lease.
+            item.pop(UNDERSTOOD, None)
+            item["db_attempts"] = item.get("db_attempts", 0) + 1
+            delay = min(DB_RETRY_MAX_S, 0.5 * 2 ** item["db_attempts"])
+            log.error("message not handled yet (database: %s): retry in %.1f s",
+                      type(exc).__name__, delay)
+            try:
+                await self.messages.retry(claim, delay, item)
+            except LeaseLost:
+                log.warning("lease lost while postponing a message")
+
+    async def _handle(self, claim: Claim, item: dict[str, Any]) -> None:
         inbound = Inbound.from_json(item["inbound"])
         channel, chat_id = inbound.channel, inbound.chat_id
         first_steps: list[asyncio.Task[Any]] = []
@@ -462,9 +479,25 @@ class Inbox:
                 else uuid.uuid4().hex for i in range(len(calls))]
         if calls:
             await self._outbox.enqueue(channel, chat_id, calls, refs, once=once_key is not None)
-        await asyncio.to_thread(self._record_outbound, channel, chat_id, calls, refs, answering,
-                                staff_id)
-        await self._outbox.apply_early_outcomes(refs)
+        await self._record_replies(channel, chat_id, calls, refs, answering, staff_id)
+
+    async def _record_replies(self, channel: str, chat_id: str, calls: list[Rendered],
+                              refs: list[str], answering: dict[str, Any] | None,
+                              staff_id: int | None) -> None:
+        """Writes the rows of replies already queued. The replies are on their way whatever
+        happens here, so the database being away is waited out (a few tries, about half a
+        minute), then logged, and never answers the resident twice."""
+        for attempt in range(6):
+            try:
+                await asyncio.to_thread(self._record_outbound, channel, chat_id, calls, refs,
+                                        answering, staff_id)
+                await self._outbox.apply_early_outcomes(refs)
+                return
+            except SQLAlchemyError as exc:
+                log.error("reply rows not recorded yet (%s), try %d", type(exc).__name__,
+                          attempt + 1)
+                await asyncio.sleep(min(DB_RETRY_MAX_S, 0.5 * 2 ** attempt))
+        log.error("reply rows given up: %d replies sent without their rows", len(calls))
 
     # -- database (run in threads) --------------------------------------------------------
 

@@ -61,3 +61,26 @@ def test_nothing_from_a_healthy_bot_still_gets_an_answer(make_gateway: Any) -> N
     gw.services.inbox.bot_ready = health
     gw.telegram_update(text_update("hmm", 84011))
     wait_for(lambda: texts(gw) == [NO_ANSWER], what="the honest answer")
+
+
+def test_a_message_that_meets_the_database_away_is_answered_once_soon_after_it_returns(
+        make_gateway: Any, caplog: pytest.LogCaptureFixture) -> None:
+    from sqlalchemy import text
+
+    gw: Gateway = make_gateway(FakeRasa())
+    with gw.services.engine.begin() as conn:  # as the database looks from here: gone
+        conn.execute(text("ALTER TABLE conversations RENAME TO conversations_away"))
+    try:
+        gw.telegram_update(text_update("halo", 84021))
+        wait_for(lambda: "message not handled yet (database" in caplog.text, what="the retry")
+        assert texts(gw) == []  # nothing said while it cannot be recorded
+    finally:
+        with gw.services.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE conversations_away RENAME TO conversations"))
+    back = time.monotonic()
+    wait_for(lambda: texts(gw), timeout=12, what="the answer")
+    assert time.monotonic() - back < 10.0  # not a whole lease (120 s)
+    time.sleep(1.0)
+    assert texts(gw) == ["echo: halo"]
+    assert gw.rows("SELECT direction, status FROM messages ORDER BY id") == [
+        ("in", "processed"), ("out", "sent")]
