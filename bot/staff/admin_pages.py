@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from . import accounts, audit, auth
 from .auth import SignedIn
-from .web import ROLE_LABELS, client_ip, render, require_role, run_db, templates, verify_csrf
+from .web import ROLE_LABELS, RowId, client_ip, render, require_role, run_db, templates, verify_csrf
 
 ADMIN = require_role("admin")
 USERS = "/staff/admin/users"
@@ -108,7 +108,7 @@ async def _change(request: Request, admin: SignedIn, notice: str, change: Any,
 
 @router.post("/users/{user_id}/active")
 async def set_active(request: Request, admin: Annotated[SignedIn, Depends(ADMIN)],
-                     user_id: int, active: Annotated[str, Form()] = "") -> Response:
+                     user_id: RowId, active: Annotated[str, Form()] = "") -> Response:
     on = active == "1"
     return await _change(request, admin, "diaktifkan" if on else "dinonaktifkan",
                          accounts.set_active, user_id, on)
@@ -116,19 +116,19 @@ async def set_active(request: Request, admin: Annotated[SignedIn, Depends(ADMIN)
 
 @router.post("/users/{user_id}/role")
 async def set_role(request: Request, admin: Annotated[SignedIn, Depends(ADMIN)],
-                   user_id: int, role: Annotated[str, Form()] = "") -> Response:
+                   user_id: RowId, role: Annotated[str, Form()] = "") -> Response:
     return await _change(request, admin, "peran", accounts.set_role, user_id, role)
 
 
 @router.post("/users/{user_id}/capacity")
 async def set_capacity(request: Request, admin: Annotated[SignedIn, Depends(ADMIN)],
-                       user_id: int, capacity: Annotated[int, Form()] = 0) -> Response:
+                       user_id: RowId, capacity: Annotated[int, Form()] = 0) -> Response:
     return await _change(request, admin, "kapasitas", accounts.set_capacity, user_id, capacity)
 
 
 @router.post("/users/{user_id}/unlock")
 async def unlock(request: Request, admin: Annotated[SignedIn, Depends(ADMIN)],
-                 user_id: int) -> Response:
+                 user_id: RowId) -> Response:
     return await _change(request, admin, "dibuka", accounts.unlock, user_id)
 
 

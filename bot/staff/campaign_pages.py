@@ -25,7 +25,7 @@ from ..outreach.segments import Segment, SegmentError
 from . import audit
 from .admin_pages import ACTION_LABELS
 from .auth import SignedIn
-from .web import CITY_TIME, StaffError, client_ip, render, require_role, run_db, verify_csrf
+from .web import CITY_TIME, RowId, StaffError, client_ip, render, require_role, run_db, verify_csrf
 
 ADMIN = require_role("admin")
 CAMPAIGNS = "/staff/admin/campaigns"
@@ -165,14 +165,14 @@ def _body(rendered: Rendered | None) -> dict[str, Any]:
 
 @router.get("/{campaign_id}")
 async def detail(request: Request, admin: Annotated[SignedIn, Depends(ADMIN)],
-                 campaign_id: int) -> Response:
+                 campaign_id: RowId) -> Response:
     data = await run_db(request, _detail, campaign_id)
     return render(request, "admin_campaign.html", admin, **_page_context(), **data,
                   labels=STATE_LABELS, notice=NOTICES.get(request.query_params.get("pesan", "")))
 
 
 @router.get("/{campaign_id}/progress")
-async def progress(request: Request, campaign_id: int) -> dict[str, Any]:
+async def progress(request: Request, campaign_id: RowId) -> dict[str, Any]:
     """The live progress (polled by campaigns.js every two seconds)."""
     def work(session: Session) -> dict[str, Any]:
         campaign = session.get(Campaign, campaign_id)
@@ -187,7 +187,7 @@ async def progress(request: Request, campaign_id: int) -> dict[str, Any]:
 
 @router.get("/{campaign_id}/image")
 async def image(request: Request, s: Annotated[Services, Depends(services)],
-                campaign_id: int) -> Response:
+                campaign_id: RowId) -> Response:
     ref = await run_db(request, lambda session: getattr(session.get(Campaign, campaign_id),
                                                         "image_ref", None))
     if not ref:
@@ -207,7 +207,7 @@ def _parse_when(value: str) -> datetime | None:
 
 
 @router.post("/{campaign_id}/send")
-async def send(request: Request, admin: Annotated[SignedIn, Depends(ADMIN)], campaign_id: int,
+async def send(request: Request, admin: Annotated[SignedIn, Depends(ADMIN)], campaign_id: RowId,
                scheduled_at: Annotated[str, Form()] = "") -> Response:
     at = _parse_when(scheduled_at)
 
@@ -233,7 +233,7 @@ def _transition(name: str, notice: str) -> Any:
     change = {"pause": campaigns.pause, "resume": campaigns.resume, "cancel": campaigns.cancel}
 
     async def route(request: Request, admin: Annotated[SignedIn, Depends(ADMIN)],
-                    campaign_id: int) -> Response:
+                    campaign_id: RowId) -> Response:
         def work(session: Session) -> None:
             try:
                 change[name](session, campaign_id)

@@ -16,7 +16,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -35,12 +35,10 @@ from ..media import MediaRefused
 from ..models import CannedReply, StaffUser
 from . import audit
 from .auth import SignedIn, can
-from .web import StaffError, client_ip, current_staff, render, run_db, verify_csrf
+from .web import RowId, StaffError, client_ip, current_staff, render, run_db, verify_csrf
 
 log = logging.getLogger(__name__)
 router = APIRouter()
-# A row id in a path: PostgreSQL's integer, so a larger number is a 422, not a database error.
-RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 KEEPALIVE_S = 15
 
 

@@ -17,7 +17,7 @@ from ..learning import jobs, predictions, promotion, registry, training_data
 from ..models import ModelJob
 from . import audit
 from .auth import SignedIn
-from .web import StaffError, client_ip, render, require_role, run_db, verify_csrf
+from .web import RowId, StaffError, client_ip, render, require_role, run_db, verify_csrf
 
 ADMIN = require_role("admin")
 MODELS = "/staff/admin/models"
@@ -107,7 +107,7 @@ async def train(request: Request, admin: Annotated[SignedIn, Depends(ADMIN)],
 
 @router.post("/job/{job_id}/cancel")
 async def cancel(request: Request, admin: Annotated[SignedIn, Depends(ADMIN)],
-                 job_id: int) -> Response:
+                 job_id: RowId) -> Response:
     def work(session: Session) -> None:
         if not jobs.cancel(session, job_id):
             raise StaffError(409, "Tugas itu sudah selesai atau tidak ada; tidak ada yang "

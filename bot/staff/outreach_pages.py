@@ -19,7 +19,7 @@ from ..outreach import links, posters
 from . import audit
 from .admin_pages import ACTION_LABELS
 from .auth import SignedIn
-from .web import StaffError, client_ip, render, require_role, run_db, verify_csrf
+from .web import RowId, StaffError, client_ip, render, require_role, run_db, verify_csrf
 
 ADMIN = require_role("admin")
 LINKS = "/staff/admin/links"
@@ -90,7 +90,7 @@ def _link(session: Session, link_id: int) -> OutreachLink | None:
 
 @router.get("/{link_id}/poster")
 async def poster(request: Request, admin: Annotated[SignedIn, Depends(ADMIN)],
-                 link_id: int) -> Response:
+                 link_id: RowId) -> Response:
     link = await run_db(request, _link, link_id)
     if link is None:
         raise StaffError(404, "Tautan itu tidak ditemukan.")

@@ -16,7 +16,7 @@ from ..learning import predictions, training_data
 from ..models import Prediction
 from . import audit
 from .auth import SignedIn
-from .web import StaffError, client_ip, render, require_role, run_db, verify_csrf
+from .web import RowId, StaffError, client_ip, render, require_role, run_db, verify_csrf
 
 ADMIN = require_role("admin")
 REVIEW = "/staff/admin/review"
@@ -117,6 +117,6 @@ def _one(session: Session, prediction_id: int) -> dict[str, Any]:
 
 @router.get("/{prediction_id}")
 async def one(request: Request, admin: Annotated[SignedIn, Depends(ADMIN)],
-              prediction_id: int) -> Response:
+              prediction_id: RowId) -> Response:
     data = await run_db(request, _one, prediction_id)
     return render(request, "admin_review_one.html", admin, reason_labels=REASON_LABELS, **data)

@@ -19,6 +19,7 @@ from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
+import fastapi
 import jinja2
 from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -55,6 +56,8 @@ SECURITY_HEADERS = {
 HSTS = "max-age=31536000; includeSubDomains"
 
 T = TypeVar("T")
+# A row id in a path: PostgreSQL's integer, so a larger number is a 422, not a database error.
+RowId = Annotated[int, fastapi.Path(ge=1, le=2_147_483_647)]
 
 
 # -- templates -------------------------------------------------------------------------------

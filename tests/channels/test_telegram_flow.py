@@ -35,8 +35,8 @@ def test_a_message_gets_one_reply_with_an_inline_keyboard(make_gateway: Any) -> 
     assert gw.rasa.received[0]["sender"] == f"telegram:{CHAT}"
     assert gw.rasa.received[0]["message"] == "ktp saya sudah jadi belum"
     # The exchange is stored: contact, conversation, the message in and the reply out.
-    rows = gw.rows("SELECT direction, status FROM messages ORDER BY id")
     wait_for(lambda: gw.rows("SELECT 1 FROM messages WHERE status = 'sent'"), what="sent status")
+    rows = gw.rows("SELECT direction, status FROM messages ORDER BY id")
     assert [r[0] for r in rows] == ["in", "out"]
     contact = gw.rows("SELECT channel, external_id, language FROM contacts")
     assert contact == [("telegram", CHAT, "id")]

@@ -404,3 +404,13 @@ def test_no_personal_data_in_the_logs(client: TestClient, staff: dict[str, int],
     logged = caplog.text.lower()
     for secret in ("sari", "dewi", "rahasia", PASSWORD, "sandi-awal", token.lower()):
         assert secret.lower() not in logged
+
+
+@pytest.mark.parametrize("path", [
+    "/staff/admin/campaigns/1099511627776", "/staff/admin/campaigns/1099511627776/progress",
+    "/staff/admin/review/1099511627776", "/staff/admin/links/1099511627776/poster",
+    "/staff/api/handoffs/1099511627776"])
+def test_a_row_id_beyond_the_database_integer_is_refused_not_an_error(
+        client: TestClient, staff: dict[str, int], path: str) -> None:
+    sign_in(client, "sari")
+    assert client.get(path, headers=HTML).status_code == 422
