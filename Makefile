@@ -83,7 +83,7 @@ run: setup
 # runs one gateway process on port 28400 (PostgreSQL pintu_bench_fuzz, Redis db 6).
 bench: setup
 	@$(PY) -m bench.train && $(PY) -m bench.channels && $(PY) -m bench.inbox && \
-		$(PY) -m bench.outreach && $(PY) -m bench.fuzz
+		$(PY) -m bench.outreach && $(PY) -m bench.fuzz && $(PY) -m bench.faults
 
 # The retraining loop of the admin pages, for scripts: the gateway's database (DATABASE_URL) and
 # Rasa servers (RASA_URLS); BY names the admin account the audit log records.
