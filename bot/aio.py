@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def raise_if_cancelled() -> None:
@@ -17,3 +21,15 @@ def raise_if_cancelled() -> None:
     cancelling = getattr(task, "cancelling", None)
     if cancelling is not None and cancelling():
         raise asyncio.CancelledError
+
+
+async def in_thread(fn: Callable[..., T], *args: Any) -> T:
+    """`asyncio.to_thread(fn, *args)` for loops that run until cancelled: when cancelled, it
+    waits for the thread's work (a database transaction) to end before passing the cancellation
+    on, so a shutdown never disposes of the engine under a transaction still running."""
+    future = asyncio.ensure_future(asyncio.to_thread(fn, *args))
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        await asyncio.wait({future})
+        raise

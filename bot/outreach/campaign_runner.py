@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from integrations.replies import Rendered, Template
 
-from ..aio import raise_if_cancelled
+from ..aio import in_thread, raise_if_cancelled
 from ..db import in_transaction
 from ..outbound import Outbox
 from . import broadcast, campaigns, wa_templates
@@ -74,7 +74,7 @@ class CampaignRunner:
         outbox.hooks[HOOK] = self
 
     def _db(self, work: Callable[..., T], *args: Any) -> Any:
-        return asyncio.to_thread(in_transaction, self._sessions, work, *args)
+        return in_thread(in_transaction, self._sessions, work, *args)
 
     # -- feeding -------------------------------------------------------------------------------
 
