@@ -73,6 +73,12 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def aware(value: datetime) -> datetime:
+    """A stored time as an aware UTC datetime: SQLite hands back naive datetimes for
+    timezone-aware columns (they were stored in UTC); PostgreSQL's are aware already."""
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
 class Base(DeclarativeBase):
     """Declarative base of every gateway table."""
 

@@ -31,7 +31,7 @@ from integrations.replies import Option, Reply, Template
 
 from . import events, records
 from .aio import raise_if_cancelled
-from .db import utcnow
+from .db import aware, utcnow
 from .models import Contact, Conversation, HandoffNote, HandoffRequest, Message, StaffUser
 from .office import OfficeHours
 from .outbound import whatsapp_templates, window_key
@@ -584,7 +584,7 @@ class HandoffService:
 
     def _summary(self, handoff: HandoffRequest, names: dict[int, str], now: datetime,
                  last: list[str]) -> dict[str, Any]:
-        waited = (now - records._aware(handoff.created_at)).total_seconds()
+        waited = (now - aware(handoff.created_at)).total_seconds()
         return {
             "id": handoff.id, "status": handoff.status, "channel": handoff.channel,
             "reason": REASONS.get(handoff.reason, handoff.reason), "urgent": handoff.urgent,
@@ -610,7 +610,7 @@ class HandoffService:
         for contact in contacts:
             out.append({"contact_id": contact.id, "channel": contact.channel,
                         "resident": resident_label(contact.channel, contact.external_id),
-                        "last_inbound_s": int((now - records._aware(
+                        "last_inbound_s": int((now - aware(
                             contact.last_inbound_at or now)).total_seconds())})
         return out
 
@@ -650,7 +650,7 @@ class HandoffService:
                     "mine": handoff.assigned_to == staff.staff_id},
                 "messages": [self._message_view(m, names) for m in reversed(messages)],
                 "notes": [{"id": n.id, "by": names.get(n.staff_id or 0, "?"), "text": n.text,
-                           "at": records._aware(n.created_at).isoformat()} for n in notes],
+                           "at": aware(n.created_at).isoformat()} for n in notes],
                 "sender": handoff.sender_id,
             }
 
@@ -663,7 +663,7 @@ class HandoffService:
             "text": mask_personal(text), "masked": has_personal(text),
             "by": names.get(message.staff_id or 0) if message.staff_id else
             ("Warga" if message.direction == "in" else "Pintu (bot)"),
-            "status": message.status, "at": records._aware(message.created_at).isoformat(),
+            "status": message.status, "at": aware(message.created_at).isoformat(),
             "attachment": {"kind": attachment.get("kind"), "ref": attachment.get("ref"),
                            "name": attachment.get("filename")} if attachment.get("ref") else None,
         }

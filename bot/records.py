@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .db import utcnow
+from .db import aware, utcnow
 from .models import Contact, Conversation, DeadLetter, Message
 from .outreach import campaigns, consent
 
@@ -23,13 +23,6 @@ log = logging.getLogger(__name__)
 CONVERSATION_IDLE = timedelta(hours=24)
 # A receipt never moves a message backwards (WhatsApp may deliver "sent" after "read").
 _STATUS_RANK = {"queued": 0, "sent": 1, "delivered": 2, "read": 3, "failed": 4, "dead": 4}
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes for timezone-aware columns; they were stored in UTC.
-    from datetime import timezone
-
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def touch_contact(session: Session, channel: str, external_id: str, *, inbound: bool,
@@ -62,7 +55,7 @@ def current_conversation(session: Session, contact: Contact) -> Conversation:
         select(Conversation).where(Conversation.contact_id == contact.id,
                                    Conversation.status != "closed")
         .order_by(Conversation.id.desc()).limit(1))
-    if conversation is None or now - _aware(conversation.last_message_at) > CONVERSATION_IDLE:
+    if conversation is None or now - aware(conversation.last_message_at) > CONVERSATION_IDLE:
         if conversation is not None:
             conversation.status = "closed"
         conversation = Conversation(contact_id=contact.id, started_at=now, last_message_at=now)

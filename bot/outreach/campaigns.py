@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from ..db import utcnow
+from ..db import aware, utcnow
 from ..models import Campaign, CampaignRecipient, Consent, Contact, WhatsAppTemplate
 from .segments import Segment
 
@@ -193,7 +193,7 @@ def claim(session: Session, campaign_id: int, channel: str, limit: int) -> list[
                            .join(Contact, Contact.id == CR.contact_id)
                            .where(CR.id.in_(taken)).order_by(CR.id)).all()
     return [Claimed(rid, ref_of(rid), external_id,
-                    last is not None and _aware(last) > window)
+                    last is not None and aware(last) > window)
             for rid, external_id, last in rows]
 
 
@@ -342,9 +342,3 @@ def uncertain(session: Session, recipient_id: int, reason: str) -> None:
     is not retried; WhatsApp's status webhook or `reconcile` settles it."""
     session.execute(update(CR).where(CR.id == recipient_id, CR.state == "sending")
                     .values(state="unconfirmed", error=reason[:200]))
-
-
-def _aware(value: datetime) -> datetime:
-    from datetime import timezone
-
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

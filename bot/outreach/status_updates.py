@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Protocol
 
 from prometheus_client import Counter
@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from integrations.replies import Media, Option, Reply, Template
 
 from .. import records
-from ..db import in_transaction
+from ..db import aware, in_transaction
 from ..media import MediaStore
 from ..models import AgencyEvent, Contact, StatusWatch
 from ..outbound import window_key
@@ -118,10 +118,6 @@ def watch(session: Session, channel: str, chat_id: str, *, agency: str, kind: st
     return consent.may_send(session, contact.id, consent.OWN_UPDATES)
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-
-
 class StatusUpdates:
     """Turns agency status events into messages to the residents waiting on them."""
 
@@ -170,7 +166,7 @@ class StatusUpdates:
         skipped = 0
         for watched, contact in watches:
             if watched.last_event_at is not None and \
-                    _aware(watched.last_event_at) > event.occurred_at:
+                    aware(watched.last_event_at) > event.occurred_at:
                 continue  # an older event delivered late: the resident knows newer news
             watched.last_status, watched.last_event_at = event.status, event.occurred_at
             if not consent.may_send(session, contact.id, consent.OWN_UPDATES):

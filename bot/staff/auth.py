@@ -11,13 +11,13 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from pwdlib import PasswordHash
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from ..db import utcnow
+from ..db import aware, utcnow
 from ..models import StaffSession, StaffUser
 from .audit import record
 
@@ -52,10 +52,6 @@ class SignedIn:
     csrf_token: str
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-
-
 def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise WeakPassword(f"kata sandi minimal {MIN_PASSWORD_LENGTH} karakter")
@@ -83,7 +79,7 @@ def authenticate(session: Session, username: str, password: str,
         _hasher.verify(password, _DUMMY_HASH)
         record(session, None, "login_failed", detail={"reason": "unknown"}, ip=ip)
         raise AuthError("Nama pengguna atau kata sandi salah.")
-    if user.locked_until is not None and _aware(user.locked_until) > now:
+    if user.locked_until is not None and aware(user.locked_until) > now:
         record(session, user.id, "login_locked", ip=ip)
         raise AuthError("Akun dikunci sementara karena terlalu banyak percobaan masuk. "
                         "Coba lagi nanti atau hubungi admin.")
@@ -128,7 +124,7 @@ def resolve_session(session: Session, token: str | None) -> SignedIn | None:
     if row is None:
         return None
     now = utcnow()
-    if _aware(row.expires_at) <= now or now - _aware(row.last_seen_at) > SESSION_IDLE:
+    if aware(row.expires_at) <= now or now - aware(row.last_seen_at) > SESSION_IDLE:
         session.delete(row)
         return None
     user = session.get(StaffUser, row.staff_id)
