@@ -81,7 +81,7 @@ def build_services(
     redis = make_redis(settings.redis_url)
     store = RedisStore(redis)
     http = http or httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=2.0))
-    rasa = rasa or RasaClient(settings.rasa_url, timeout=settings.rasa_timeout_s)
+    rasa = rasa or RasaClient(settings.rasa_servers, timeout=settings.rasa_timeout_s)
     agency = agency or AgencyClients.from_base_url(
         settings.agency_api_url, timeout=settings.agency_timeout_s
     )
