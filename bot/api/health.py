@@ -11,6 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 from sqlalchemy import text
 
 from ..app import Services
+from ..privacy import identity_alarm
 from .deps import services
 
 router = APIRouter()
@@ -77,6 +78,14 @@ QUEUED = Gauge("pintu_queue_keys_waiting", "Residents or chats with work waiting
                ["queue"])
 
 
+IDENTITY_ALARM = Gauge("pintu_identity_burst_alarm",
+                       "1 while a burst of failed identity checks (possible NIK enumeration) "
+                       "is being alarmed, else 0")
+IDENTITY_ALARMS = Gauge("pintu_identity_burst_alarms",
+                        "Identity-check burst alarms raised since the gateway's Redis began "
+                        "(a count that only grows; alert on increase())")
+
+
 @router.get("/metrics")
 async def metrics(s: Annotated[Services, Depends(services)]) -> PlainTextResponse:
     queues = [s.inbox.messages, s.inbox.receipts]
@@ -84,4 +93,7 @@ async def metrics(s: Annotated[Services, Depends(services)]) -> PlainTextRespons
                for priority in ("reply", "bulk")]
     for queue in queues:
         QUEUED.labels(queue.name).set(await queue.depth())
+    active, raised = await identity_alarm.state(s.store.redis)
+    IDENTITY_ALARM.set(1 if active else 0)
+    IDENTITY_ALARMS.set(raised)
     return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)

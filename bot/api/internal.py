@@ -1,4 +1,5 @@
-"""`/internal/v1`: what the action server asks of the gateway (tickets, handoffs, consent).
+"""`/internal/v1`: what the action server asks of the gateway (tickets, handoffs, consent, the
+identity-check alarm).
 
 Only for the action server: a bearer token from settings, compared in constant time.
 """
@@ -11,7 +12,7 @@ import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from .. import records
@@ -19,6 +20,7 @@ from ..app import Services
 from ..db import in_transaction
 from ..handoff import split_sender
 from ..outreach import consent, status_updates, topics
+from ..privacy import identity_alarm
 from .deps import services
 
 log = logging.getLogger(__name__)
@@ -155,3 +157,27 @@ async def consent_topics(body: TopicsIn,
     channel, chat_id = split_sender(body.sender_id)
     return await asyncio.to_thread(in_transaction, s.sessions, topics.offer, channel, chat_id,
                                    body.kecamatan)
+
+
+class IdentityAlarmIn(BaseModel):
+    """Counts only: the action server never sends who failed or which NIK (any other field is
+    refused)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    failures: int = Field(ge=1, le=10_000_000)
+    window_s: int = Field(ge=1, le=86_400)
+    threshold: int = Field(ge=1, le=10_000_000)
+
+
+@router.post("/identity-alarms")
+async def identity_burst_alarm(body: IdentityAlarmIn,
+                               s: Annotated[Services, Depends(services)]) -> dict[str, Any]:
+    """A burst of failed identity checks across all chats (possible enumeration), raised once
+    per window by the action server: an audit entry admins see, and the alarm on /metrics."""
+    log.warning("identity check alarm: %d failed checks in %d s (threshold %d)",
+                body.failures, body.window_s, body.threshold)
+    await identity_alarm.remember(s.store.redis, body.window_s)
+    await asyncio.to_thread(in_transaction, s.sessions, identity_alarm.record, body.failures,
+                            body.window_s, body.threshold)
+    return {"recorded": True}
