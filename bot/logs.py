@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import re
 
+from integrations import log_filters
+
 _PATTERNS = [
     (re.compile(r"bot\d{5,}:[A-Za-z0-9_-]{20,}"), "bot<token>"),
     (re.compile(r"(?<!\d)\d{16}(?!\d)"), "<16 digit>"),
@@ -38,9 +40,11 @@ class RedactingFilter(logging.Filter):
 
 
 def quiet_libraries() -> None:
-    """Libraries that log whole request URLs (with the bot token) speak only at WARNING."""
+    """Libraries that log whole request URLs (with the bot token) speak only at WARNING, and
+    the URLs they and uvicorn's access log print lose their query strings at any level."""
     for name in QUIET:
         logging.getLogger(name).setLevel(logging.WARNING)
+    log_filters.install()
 
 
 def configure(level: str = "INFO") -> None:

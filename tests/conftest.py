@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
 
 import pytest
+
+from tests.shared.leaks import LogCapture, capture_logs
 
 
 @pytest.fixture(autouse=True)
@@ -20,3 +23,12 @@ def _no_outside_network(monkeypatch: pytest.MonkeyPatch, request: pytest.Fixture
         return real_connect(self, address)  # type: ignore[arg-type]
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture
+def leak_capture(capfd: pytest.CaptureFixture[str]) -> Iterator[LogCapture]:
+    """Every log record of every logger (Pintu's at DEBUG) and all stdout/stderr of the test;
+    `leak_capture.assert_clean()` fails on any canary of `tests.shared.leaks`."""
+    with capture_logs() as capture:
+        capture.output = lambda: "".join(capfd.readouterr())
+        yield capture

@@ -4,7 +4,9 @@ the string type of request fields that are stored or passed on.
 JSON may carry a lone surrogate (`"\\ud800"`, or the bytes ED A0 80, which Python's JSON reader
 lets through): valid JSON, but no text. FastAPI's own 422 repeats the refused input and then
 cannot encode it as UTF-8, so a malformed body got a 500. This answer is the same, with every
-non-ASCII character escaped.
+non-ASCII character escaped, and without the refused input: it is what the caller sent (a
+resident's words, a NIK), and error bodies end up in proxies' and clients' logs. Where and why
+(`loc`, `type`, `msg`) is enough to correct a request.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from pydantic import AfterValidator
 
 async def _refused(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    body = json.dumps({"detail": jsonable_encoder(exc.errors())}, ensure_ascii=True)
+    errors = [{k: v for k, v in error.items() if k != "input"} for error in exc.errors()]
+    body = json.dumps({"detail": jsonable_encoder(errors)}, ensure_ascii=True)
     return Response(body, status_code=422, media_type="application/json")
 
 

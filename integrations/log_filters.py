@@ -1,0 +1,55 @@
+"""Keeps personal data out of the URLs that libraries log, in both environments.
+
+uvicorn's access log and httpx's request log print whole URLs. Query strings carry what callers
+put there (`/api/chat/messages?sender=<phone>`, `/verifikasi?kode=<code>`, a Graph media URL's
+signature), and `/api/v1/verifikasi/<code>` carries a document's verification code in its path.
+These filters sit on the loggers themselves, so every handler (uvicorn's own, ours, a log
+shipper's) gets the URL without them, whatever level is configured.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+# Loggers whose records hold a request URL among their args.
+URL_LOGGERS = ("uvicorn.access", "httpx")
+# Path segments that are secrets of their own: the verification code of a document.
+_SECRET_PATHS = re.compile(r"(/api/v1/verifikasi/)[^/?#\s]+")
+
+
+def scrub_url(url: str) -> str:
+    """`url` (a full URL or a path) without its query string and secret path segments."""
+    base, sep, _query = url.partition("?")
+    return _SECRET_PATHS.sub(r"\1<kode>", base) + ("?<query>" if sep else "")
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return scrub_url(value) if value.startswith("/") or "://" in value else value
+    if type(value).__name__ == "URL":  # httpx.URL, without importing httpx here
+        return scrub_url(str(value))
+    return value
+
+
+class UrlScrubbingFilter(logging.Filter):
+    """Rewrites the URL args of a record (never drops the record)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_scrub(arg) for arg in record.args)
+        elif isinstance(record.msg, str):
+            record.msg = _scrub(record.msg)
+        return True
+
+
+_FILTER = UrlScrubbingFilter()
+
+
+def install() -> None:
+    """Puts the filter on the URL-logging loggers (idempotent)."""
+    for name in URL_LOGGERS:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)

@@ -1,0 +1,62 @@
+"""The leak checker finds every written form of the canaries and lets the masked forms pass; the
+capture sees records whatever the levels, handlers and propagation say."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from integrations.agency.privacy import mask_nik
+from tests.shared import leaks
+from tests.shared.leaks import LogCapture, capture_logs, find_leaks
+
+
+@pytest.mark.parametrize("text", [
+    *leaks.PHONE_FORMS, *leaks.WA_FORMS, leaks.NIK, leaks.KK, "3671 0142 0385 0007",
+    "3671-0142-0385-0007", "nik=36710142", leaks.TELEGRAM_CHAT, f"chat {leaks.TELEGRAM_CHAT}:",
+    "sulastri", "JALAN KENARI RAYA", "Kenari%20Raya", leaks.SENTENCES[0].lower(),
+    "/verifikasi?nama=Sulastri+Wijayakusuma", "%2B6281377712345",
+])
+def test_every_written_form_is_found(text: str) -> None:
+    assert find_leaks(f"before {text} after")
+
+
+@pytest.mark.parametrize("text", [
+    mask_nik(leaks.NIK), mask_nik(leaks.KK), "0813*****345", "6285******766", "<16 digit>",
+    "<phone>", "S. W.", "telegram:<chat>", "3671051207800002", "628123456789",
+])
+def test_masked_forms_and_other_numbers_pass(text: str) -> None:
+    assert find_leaks(f"before {text} after") == []
+
+
+def test_the_capture_sees_debug_extras_tracebacks_and_unpropagated_loggers(
+        leak_capture: LogCapture) -> None:
+    quiet = logging.getLogger("bot.some.module")
+    quiet.setLevel(logging.WARNING)  # what a configuration might do; the capture still sees it
+    quiet.debug("nik %s", leaks.NIK)
+    logging.getLogger("integrations.x").info("plain", extra={"who": leaks.NAME})
+    access = logging.getLogger("some.library.access")
+    propagate = access.propagate
+    access.propagate = False
+    try:
+        access.warning("GET %s", f"/x?hp={leaks.PHONE}")
+        try:
+            raise ValueError(f"bad text {leaks.SENTENCES[1]}")
+        except ValueError:
+            logging.getLogger("actions.y").exception("failed")
+    finally:
+        access.propagate = propagate
+    print(leaks.TELEGRAM_CHAT)
+    found = "\n".join(find_leaks(leak_capture.text))
+    for kind in ("NIK", "Sulastri", "phone", "demam tinggi"):
+        assert kind in found
+    with pytest.raises(AssertionError, match="stdout or stderr"):
+        LogCapture(["clean"], output=leak_capture.output).assert_clean()
+
+
+def test_the_capture_is_removed_afterwards() -> None:
+    with capture_logs() as capture:
+        logging.getLogger("bot.z").debug("inside")
+    logging.getLogger("bot.z").debug("outside")
+    assert "inside" in capture.text and "outside" not in capture.text
