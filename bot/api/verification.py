@@ -74,6 +74,8 @@ async def page(request: Request, s: Annotated[Services, Depends(services)],
             context["state"] = "revoked" if result and result.revoked else \
                 "genuine" if result else "unknown"
             context["malformed"] = verification.normalize(context["code"]) is None
+            if context["malformed"]:  # not a code: maybe a NIK typed in the wrong box, not echoed
+                context["code"] = ""
     response = templates.TemplateResponse(request, "verifikasi.html", context,
                                           status_code=status)
     response.headers.update(HEADERS)
