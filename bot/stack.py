@@ -32,15 +32,27 @@ class Service:
 
 @dataclass
 class Ports:
+    """The first process of each kind; replica n (2, 3, ...) listens on the port plus n - 1."""
+
     gateway: int = 8000
     rasa: int = 5005
     actions: int = 5055
     sandbox: int = 8100
 
 
+def replica_name(kind: str, n: int) -> str:
+    """`rasa`, `rasa-2`, ...: the first of a kind keeps its plain name."""
+    return kind if n == 1 else f"{kind}-{n}"
+
+
 @dataclass
 class Stack:
-    """The four processes of Pintu, started in dependency order, stopped in reverse."""
+    """The processes of Pintu, started in dependency order, stopped in reverse.
+
+    `replicas` (default: STACK_REPLICAS, else 1) gateway web processes, workers and Rasa
+    servers, named `gateway`, `gateway-2`, ...; more than one needs Redis (REDIS_URL), where the
+    gateways share their queues and the Rasa servers their conversations (endpoints-redis.yml).
+    """
 
     ports: Ports = field(default_factory=Ports)
     env: Mapping[str, str] = field(default_factory=dict)
@@ -48,16 +60,22 @@ class Stack:
     # A model file or folder for Rasa; empty: the promoted model of MODELS_DIR (models/current),
     # else its newest file, as `registry.serving_file` decides.
     model: str = ""
+    replicas: int = 0
     services: list[Service] = field(default_factory=list)
     _env: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if not self.model:
             self.model = str(self._serving_model())
+        if not self.replicas:
+            self.replicas = int(self._setting("STACK_REPLICAS") or 1)
+        if self.replicas > 1 and not self._shared_redis():
+            raise ValueError("several gateways and Rasa servers need REDIS_URL")
         venv = ROOT / ".venv" / "bin"
         rvenv = ROOT / ".venv-rasa" / "bin"
         p = self.ports
         host = "127.0.0.1"
+        endpoints = "endpoints-redis.yml" if self._shared_redis() else "endpoints.yml"
         self.services = [
             Service(
                 "sandbox",
@@ -71,25 +89,36 @@ class Stack:
                  "--port", str(p.actions), "--quiet"],
                 f"http://{host}:{p.actions}/health",
             ),
-            Service(
-                "rasa",
-                [str(rvenv / "rasa"), "run", "--enable-api", "--model", self.model,
-                 "--interface", host, "--port", str(p.rasa),
-                 "--endpoints", str(ROOT / "endpoints.yml"),
-                 "--credentials", str(ROOT / "credentials.yml"), "--quiet"],
-                f"http://{host}:{p.rasa}/status",
-            ),
-            Service(
-                "gateway",
-                [str(venv / "uvicorn"), "bot.app:create_app", "--factory", "--host", host,
-                 "--port", str(p.gateway), "--log-level", "warning"],
-                f"http://{host}:{p.gateway}/readyz",
-            ),
         ]
-        if self._shared_redis():
-            # Webhooks are acknowledged by the web process alone; a worker process answers.
+        for port, n in self._replica_ports(p.rasa):
             self.services.append(Service(
-                "worker", [str(venv / "python"), "-m", "bot.worker"], None))
+                replica_name("rasa", n),
+                [str(rvenv / "rasa"), "run", "--enable-api", "--model", self.model,
+                 "--interface", host, "--port", str(port),
+                 "--endpoints", str(ROOT / endpoints),
+                 "--credentials", str(ROOT / "credentials.yml"), "--quiet"],
+                f"http://{host}:{port}/status",
+            ))
+        for port, n in self._replica_ports(p.gateway):
+            self.services.append(Service(
+                replica_name("gateway", n),
+                [str(venv / "uvicorn"), "bot.app:create_app", "--factory", "--host", host,
+                 "--port", str(port), "--log-level", "warning"],
+                f"http://{host}:{port}/readyz",
+            ))
+        if self._shared_redis():
+            # Webhooks are acknowledged by the web processes alone; worker processes answer.
+            for _, n in self._replica_ports(0):
+                self.services.append(Service(
+                    replica_name("worker", n), [str(venv / "python"), "-m", "bot.worker"], None))
+
+    def _replica_ports(self, first: int) -> list[tuple[int, int]]:
+        return [(first + n - 1, n) for n in range(1, self.replicas + 1)]
+
+    def urls(self, kind: str) -> list[str]:
+        """Where each replica of `gateway` or `rasa` listens."""
+        first = {"gateway": self.ports.gateway, "rasa": self.ports.rasa}[kind]
+        return [f"http://127.0.0.1:{port}" for port, _ in self._replica_ports(first)]
 
     def _serving_model(self) -> Path:
         from .learning.registry import serving_file
@@ -99,8 +128,11 @@ class Stack:
             models_dir = ROOT / models_dir
         return serving_file(models_dir) or models_dir
 
+    def _setting(self, name: str) -> str:
+        return {**os.environ, **self.env}.get(name) or ""
+
     def _shared_redis(self) -> bool:
-        return bool({**os.environ, **self.env}.get("REDIS_URL"))
+        return bool(self._setting("REDIS_URL"))
 
     def _environment(self) -> dict[str, str]:
         p = self.ports
@@ -110,6 +142,7 @@ class Stack:
             "TF_CPP_MIN_LOG_LEVEL": "3",
             "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
             "RASA_URL": f"http://127.0.0.1:{p.rasa}",
+            "RASA_URLS": ",".join(self.urls("rasa")),
             "ACTION_SERVER_URL": f"http://127.0.0.1:{p.actions}",
             "AGENCY_API_URL": f"http://127.0.0.1:{p.sandbox}",
             "GATEWAY_URL": f"http://127.0.0.1:{p.gateway}",
@@ -121,24 +154,26 @@ class Stack:
             env.setdefault("SANDBOX_WEBHOOK_SECRETS", env["AGENCY_WEBHOOK_SECRETS"])
         if self._shared_redis():
             env["RUN_WORKERS"] = "false"
+            env.update(rasa_redis_env(env.get("RASA_REDIS_URL") or env["REDIS_URL"]))
+            # A crashed Rasa's claim on a conversation blocks the others until it expires
+            # (Rasa's default: 60 s); 20 s outlasts the gateway's 10 s wait for a turn.
+            env.setdefault("TICKET_LOCK_LIFETIME", "20")
+            env.setdefault("RASA_TRACKER_TTL_S", str(RASA_TRACKER_TTL_S))
         return env
 
     def start(self, timeout_s: float = 240.0) -> None:
         """Starts every service and waits until each is healthy, the gateway's /readyz last."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         env = self._environment()
-        if env.get("REDIS_URL"):
-            endpoints = self.log_dir / "rasa-endpoints.yml"
-            endpoints.write_text(rasa_endpoints(env["REDIS_URL"]))
-            endpoints.chmod(0o600)  # may hold the Redis password
-            rasa = next(s for s in self.services if s.name == "rasa")
-            rasa.argv[rasa.argv.index("--endpoints") + 1] = str(endpoints)
         self._env = env
         deadline = time.monotonic() + timeout_s
         try:
             for service in self.services:
                 self._spawn(service, env)
-                if service.name != "rasa":  # Rasa loads slowly; wait for it with the gateway
+                if not service.name.startswith("rasa"):  # Rasa loads slowly: waited for below
+                    self._wait(service, deadline)
+            for service in self.services:  # the gateway answers once one Rasa does: all of them
+                if service.name.startswith("rasa"):
                     self._wait(service, deadline)
         except BaseException:
             self.stop()
@@ -153,6 +188,9 @@ class Stack:
             )
 
     def service(self, name: str) -> Service:
+        """A service by name; `rasa-1` is `rasa`."""
+        kind, _, n = name.rpartition("-")
+        name = kind if n == "1" else name
         return next(s for s in self.services if s.name == name)
 
     def kill(self, name: str) -> None:
@@ -204,35 +242,24 @@ class Stack:
                 pass
 
 
-RASA_TRACKER_TTL_S = 30 * 24 * 3600
+# Rasa's conversations expire this long after their last message: its sessions end after two
+# hours without one (domain.yml) and carry no slots over, so later they serve nothing.
+RASA_TRACKER_TTL_S = 3 * 3600
 
 
-def rasa_endpoints(redis_url: str) -> str:
-    """Rasa's endpoints with its tracker and lock stores in Redis, so that several Rasa processes
-    can serve the same residents (REDIS_URL set); without it Rasa keeps them in memory."""
-    import json
+def rasa_redis_env(redis_url: str) -> dict[str, str]:
+    """The variables of endpoints-redis.yml (Rasa's tracker and lock stores) from a Redis URL."""
     from urllib.parse import unquote, urlparse
 
     url = urlparse(redis_url)
-    db = int(url.path.lstrip("/") or 0)
-    common: dict[str, object] = {"url": url.hostname or "127.0.0.1", "port": url.port or 6379,
-                                 "db": db, "use_ssl": url.scheme == "rediss"}
-    if url.password:
-        common["password"] = unquote(url.password)
-    if url.username:
-        common["username"] = unquote(url.username)
-    tracker = {"type": "redis", **common, "key_prefix": "pintutracker",
-               "record_exp": RASA_TRACKER_TTL_S}
-    lock = {"type": "redis", **common, "key_prefix": "pintulock"}
-    # JSON is YAML: no quoting surprises for passwords.
-    return "\n".join([
-        "# Written by bot/stack.py from REDIS_URL; do not edit.",
-        "action_endpoint:",
-        "  url: ${ACTION_SERVER_URL}/webhook",
-        f"tracker_store: {json.dumps(tracker)}",
-        f"lock_store: {json.dumps(lock)}",
-        "",
-    ])
+    return {
+        "RASA_REDIS_HOST": url.hostname or "127.0.0.1",
+        "RASA_REDIS_PORT": str(url.port or 6379),
+        "RASA_REDIS_DB": str(int(url.path.lstrip("/") or 0)),
+        "RASA_REDIS_USERNAME": unquote(url.username or ""),
+        "RASA_REDIS_PASSWORD": unquote(url.password or ""),
+        "RASA_REDIS_SSL": "true" if url.scheme == "rediss" else "",
+    }
 
 
 def _run() -> int:
