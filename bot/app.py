@@ -31,6 +31,7 @@ from .office import OfficeHours
 from .outbound import ChannelLimits, Outbox
 from .outreach.campaign_runner import CampaignRunner
 from .outreach.status_updates import StatusUpdates
+from .privacy.rights import Rights
 from .rasa_client import RasaClient
 from .settings import Settings, get_settings
 from .tickets import TicketService
@@ -58,6 +59,7 @@ class Services:
     handoffs: HandoffService
     events: EventHub
     status_updates: StatusUpdates
+    rights: Rights
 
     async def aclose(self) -> None:
         await self.events.aclose()
@@ -86,7 +88,8 @@ def build_services(
         settings.agency_api_url, timeout=settings.agency_timeout_s
     )
     sessions = make_sessionmaker(engine)
-    conversation = ConversationService(rasa, MenuMemory(store), redis)
+    menus = MenuMemory(store)
+    conversation = ConversationService(rasa, menus, redis)
     media = MediaStore(settings.media_dir, settings.media_max_bytes)
     outbox = Outbox(
         redis, sessions,
@@ -114,6 +117,9 @@ def build_services(
         auto_assign=settings.handoff_auto_assign,
         office=OfficeHours.parse(settings.pintu_office_hours)))
     inbox.handoffs = handoffs
+    rights = Rights(redis, sessions, rasa, menus, media,
+                    retention_days=settings.retention_messages_days)
+    inbox.rights = rights
     inbox.bot_ready = bot_probe(rasa, http, settings.action_server_url)
     return Services(
         settings=settings,
@@ -134,6 +140,7 @@ def build_services(
         status_updates=StatusUpdates(sessions, redis, media, inbox.deliver,
                                      verification_key=settings.verification_key,
                                      public_url=settings.public_url),
+        rights=rights,
     )
 
 
@@ -163,6 +170,12 @@ def background_tasks(services: Services) -> list[asyncio.Task[None]]:
             tasks.append(asyncio.create_task(
                 services.outbox.run(channel, settings.sender_concurrency)))
         tasks.append(asyncio.create_task(campaign_runner(services).run()))
+        from .privacy import retention
+
+        tasks.append(asyncio.create_task(retention.run_forever(
+            services.sessions, services.store.redis, settings.media_dir,
+            retention.Policy.from_settings(settings), interval_s=settings.retention_interval_s,
+            forget=services.rights.forget_pending)))
     if settings.run_model_jobs:
         from .learning.jobs import JobRunner, RunnerConfig
 

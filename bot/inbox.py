@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, replace
+from datetime import datetime, timezone
 from typing import Any, Protocol
 
 from prometheus_client import Counter, Histogram
@@ -37,6 +38,7 @@ from .learning.recorder import PredictionRecorder
 from .media import MediaRefused, MediaStore
 from .outbound import Outbox, open_window
 from .outreach import consent, links
+from .privacy.rights import Rights
 from .queues import Claim, KeyedQueue, LeaseLost
 from .rasa_client import RasaError, RasaUnavailable, Understanding
 
@@ -53,6 +55,7 @@ WAITING_FOR_BOT = "pintu:in:waiting-for-bot"  # residents' keys -> when their re
 NO_ANSWER = ("Maaf, saya belum bisa menjawab pesan itu. Ketik menu untuk melihat layanan, atau "
              "ketik petugas untuk bicara dengan petugas.")
 UNDERSTOOD = "_understood"  # an item's key for the NLU's reading, never queued
+ERASE_AFTER = "erase_after"  # the resident confirmed "hapus data saya" (bot.privacy.rights)
 CALLBACK_KEY_TTL_S = 90 * 24 * 3600
 
 UNSUPPORTED = {
@@ -156,6 +159,8 @@ class Inbox:
         self._acknowledge: dict[str, Callable[[Inbound], Awaitable[None]]] = {}
         # Set by the app once both exist (the handoff service sends through `deliver`).
         self.handoffs: HandoffService | None = None
+        # Answers "data saya" / "hapus data saya" (set by the app; None: not offered).
+        self.rights: Rights | None = None
         # Whether Rasa and the action server both answer (set by the app; None: not checked).
         self.bot_ready: Callable[[], Awaitable[bool]] | None = None
 
@@ -246,6 +251,9 @@ class Inbox:
                 log.warning("lease lost while postponing a message")
 
     async def _handle(self, claim: Claim, item: dict[str, Any]) -> None:
+        if item.get(ERASE_AFTER) and item.get("answered"):
+            await self._erase(claim, item)
+            return
         inbound = Inbound.from_json(item["inbound"])
         channel, chat_id = inbound.channel, inbound.chat_id
         first_steps: list[asyncio.Task[Any]] = []
@@ -287,6 +295,10 @@ class Inbox:
         HANDLE_TIME.labels(channel).observe(max(0.0, time.time() - item["received_at"]))
         if understood is not None:
             await self._record_prediction(inbound, item, understood)
+        if item.get(ERASE_AFTER):
+            item["answered"] = True
+            await self._erase(claim, item)
+            return
         await self._ack(self.messages, claim)
 
     @staticmethod
@@ -330,7 +342,12 @@ class Inbox:
         if code is not None:  # an outreach link (poster, QR): counted, then the newcomer menu
             text = await self._arrive(inbound, item, code)
         sender = sender_id(inbound.channel, inbound.chat_id)
-        # STOP / MULAI and the consent buttons: before Rasa and the officer, so they always work.
+        # "data saya", "hapus data saya", STOP / MULAI and the consent buttons: before Rasa and
+        # the officer, so they always work.
+        if self.rights is not None and inbound.kind in ("text", "button"):
+            rights = await self._rights(sender, text, item)
+            if rights is not None:
+                return rights
         asked = await self._conversation.consent_command(sender, text) \
             if inbound.kind in ("text", "button") else None
         if asked is not None:
@@ -395,6 +412,29 @@ class Inbox:
             except Exception as exc:
                 log.warning("waiting messages not woken: %s", type(exc).__name__)
             await asyncio.sleep(every_s)
+
+    async def _rights(self, sender: str, text: str, item: dict[str, Any]) -> list[Reply] | None:
+        assert self.rights is not None
+        try:
+            answered = await self.rights.answer(sender, text, received_at=datetime.fromtimestamp(
+                item["received_at"], timezone.utc))
+        except SQLAlchemyError as exc:  # nothing was done: try again shortly
+            log.error("data rights command not answered yet: %s", type(exc).__name__)
+            raise _Later(5.0) from exc
+        if answered is None:
+            return None
+        if answered.erase:
+            item[ERASE_AFTER] = True  # once the replies are stored, so that they go too
+        return from_bot_messages({"text": m.text, "buttons": list(m.buttons)}
+                                 for m in answered.replies)
+
+    async def _erase(self, claim: Claim, item: dict[str, Any]) -> None:
+        """The resident confirmed erasure and was answered: erase (a database failure retries
+        the message, which comes back here, never to the answer again)."""
+        assert self.rights is not None
+        inbound = Inbound.from_json(item["inbound"])
+        await self.rights.erase(sender_id(inbound.channel, inbound.chat_id))
+        await self._ack(self.messages, claim)
 
     async def _consent(self, inbound: Inbound, asked: consent.Command) -> str:
         def apply(session: Session) -> str:

@@ -13,6 +13,7 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -240,6 +241,16 @@ class RasaClient:
             "PUT", "/webhooks/pintu/model", json={"model_file": model_file},
             headers={"authorization": f"Bearer {token}"}, timeout=timeout)
         return result
+
+    async def reset_tracker(self, sender: str) -> None:
+        """Replaces every event of the sender's tracker with none (`PUT
+        /conversations/{id}/tracker/events` with `[]`): Rasa forgets the conversation, its
+        slots and words; the next message starts a new session. Several servers share one
+        tracker store (endpoints-redis.yml), so the sender's own server is enough. The id is
+        quoted into the path, which Rasa's access log (at its default level, ERROR) does not
+        record."""
+        await self._request("PUT", f"/conversations/{quote(sender, safe=':')}/tracker/events",
+                            key=sender, params={"include_events": "NONE"}, json=[])
 
     async def status(self) -> dict[str, Any]:
         """The loaded model's status (`GET /status`)."""

@@ -84,6 +84,13 @@ class Settings(BaseSettings):
     nlu_review_confidence: float = Field(default=0.7, ge=0, le=1)
     # Predictions nobody labelled are deleted after this many days (personal data, kept short).
     nlu_prediction_retention_days: int = Field(default=90, ge=1)
+    # Retention (docs/privacy.md, "Retention"): messages (and silent residents without consent),
+    # stored files, and complaints after LAKSA closed them, are deleted or anonymised after this
+    # many days by the worker's sweep, run every RETENTION_INTERVAL_S.
+    retention_messages_days: int = Field(default=180, ge=1)
+    retention_uploads_days: int = Field(default=90, ge=1)
+    retention_closed_tickets_days: int = Field(default=365, ge=1)
+    retention_interval_s: float = Field(default=6 * 3600, gt=0)
     # Every Rasa server the gateway talks to (comma-separated); a promotion swaps the model in
     # each. Empty: RASA_URL alone.
     rasa_urls: str = ""

@@ -20,11 +20,13 @@ from integrations.replies import Reply
 
 from .. import records
 from ..app import Services
+from ..conversation import APOLOGY
 from ..db import in_transaction
 from ..learning import predictions
 from ..localchat import CHANNEL, read_mailbox
 from ..menus import numbered_texts
 from ..outreach import consent
+from ..privacy.rights import NOT_NOW, Answer
 from ..rasa_client import BotMessage, Understanding
 from .deps import services
 from .errors import Text, no_lone_surrogates
@@ -94,6 +96,13 @@ async def chat(body: ChatIn, s: Annotated[Services, Depends(services)]) -> ChatO
     # An attachment without words is an answer to the question asked (a photo, a location).
     text = body.text.strip() or ("/inform" if body.attachments else "")
     async with s.conversation.turn(sender):
+        try:  # "data saya", "hapus data saya": as on every channel
+            rights = await s.rights.answer(sender, text) if text else None
+        except SQLAlchemyError as exc:
+            log.error("data rights command not answered: %s", type(exc).__name__)
+            return ChatOut(messages=[MessageOut(text=APOLOGY)])
+        if rights is not None:
+            return await _rights(s, body.sender, text, rights)
         asked = await s.conversation.consent_command(sender, text) if text else None
         if asked is not None:  # STOP, MULAI, a consent button: as on every channel
             answer = await asyncio.to_thread(in_transaction, s.sessions, lambda session: (
@@ -128,6 +137,23 @@ async def chat(body: ChatIn, s: Annotated[Services, Depends(services)]) -> ChatO
             for t, m in zip(texts, replies, strict=True)
         ]
     )
+
+
+async def _rights(s: Services, chat_id: str, text: str, answered: Answer) -> ChatOut:
+    """Stores the exchange, then erases when the resident confirmed (the exchange goes too);
+    the caller holds the sender's turn."""
+    texts = numbered_texts(answered.replies)
+    try:
+        await asyncio.to_thread(_record, s, chat_id, text, [], texts, None)
+        if answered.erase:
+            await s.rights.erase(f"{CHANNEL}:{chat_id}")
+    except SQLAlchemyError as exc:
+        log.error("data rights command not completed: %s", type(exc).__name__)
+        if answered.erase:  # not erased: never say it was
+            return ChatOut(messages=[MessageOut(text=NOT_NOW)])
+    return ChatOut(messages=[
+        MessageOut(text=t, buttons=[ButtonOut(**b) for b in m.buttons])
+        for t, m in zip(texts, answered.replies, strict=True)])
 
 
 class MailboxOut(BaseModel):

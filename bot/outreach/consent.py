@@ -61,11 +61,18 @@ GRANTED = {
 }
 
 
-def keyword(text: str) -> Keyword | None:
-    """"stop" or "start" when the whole message is one of those words (case, punctuation,
-    accents and drawn-out letters folded: "STOP!!", "Berhentiii"); None for anything else."""
+def fold(text: str) -> str:
+    """A message folded for matching whole command phrases: lower case, accents, punctuation
+    and digits gone, drawn-out letters shortened ("STOP!!" -> "stop", "Berhentiii" ->
+    "berhenti"), single spaces."""
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    folded = " ".join(_REPEATS.sub(r"\1", re.sub(r"[^a-z ]+", " ", folded)).split())
+    return " ".join(_REPEATS.sub(r"\1", re.sub(r"[^a-z ]+", " ", folded)).split())
+
+
+def keyword(text: str) -> Keyword | None:
+    """"stop" or "start" when the whole message is one of those words (see `fold`); None for
+    anything else."""
+    folded = fold(text)
     if folded in STOP_WORDS:
         return "stop"
     if folded in START_WORDS:

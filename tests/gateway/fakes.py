@@ -27,6 +27,7 @@ class FakeRasa:
                  understand: Callable[[dict[str, Any]], dict[str, Any] | None] = understood,
                  ) -> None:
         self.received: list[dict[str, Any]] = []
+        self.trackers_reset: list[str] = []  # conversation ids, from PUT .../tracker/events
         self.reply = reply or (lambda body: [{"recipient_id": body["sender"],
                                               "text": f"echo: {body['message']}"}])
         self.understand = understand
@@ -35,6 +36,11 @@ class FakeRasa:
     def handler(self, request: httpx.Request) -> httpx.Response:
         if request.url.path == "/status":
             return httpx.Response(200, json={"model_id": "test-model", "model_file": "x.tar.gz"})
+        if request.method == "PUT" and request.url.path.endswith("/tracker/events"):
+            if self.status_code != 200:
+                return httpx.Response(self.status_code, json={"error": "down"})
+            self.trackers_reset.append(request.url.path.split("/")[2])
+            return httpx.Response(200, json={"events": None})
         body = json.loads(request.content)
         self.received.append(body)
         if self.status_code != 200:
