@@ -1,9 +1,12 @@
 """Fault injection: residents keep writing while each part of the stack fails and comes back.
 
     PYTHONPATH=. .venv/bin/python -m bench.faults [--rate 3 --duration 24 --faults rasa,redis]
+    PYTHONPATH=. .venv/bin/python -m bench.faults --replicas 2
 
-The whole stack runs on its own ports (gateway 29000, Rasa 26005, actions 26055, sandbox 29100)
-with a fake Graph API in this process, a Redis server of its own (append-only file, fsync on
+The whole stack runs on its own ports (gateway 29000, Rasa 26005, actions 26055, sandbox 29100;
+with `--replicas 2` a second gateway web process on 29001, a second worker and a second Rasa
+on 26006, the Rasa servers sharing their conversations in Redis) with a fake Graph API in this
+process, a Redis server of its own (append-only file, fsync on
 every write: it is killed for real) and PostgreSQL behind a TCP proxy (the machine's shared
 server cannot be killed; cutting the proxy resets and refuses every connection, which is what
 clients see of a crash). For each fault, one phase: simulated residents post signed WhatsApp
@@ -16,20 +19,26 @@ second until it is.
 Faults: `baseline` (none), `duplicates` (every webhook posted twice at once), `rasa`,
 `actions`, `sandbox`, `worker` (the gateway's worker process), `gateway` (the web process),
 `redis`, `postgres` (killed and restarted), `channel_429` and `channel_500` (the fake Graph API
-answers every send with that error while the fault lasts).
+answers every send with that error while the fault lasts); a replica by its name (`rasa-2`,
+`gateway-2`, `worker-2`). With several web processes the residents' webhooks alternate between
+them, and a post that fails goes to the next one, as behind a load balancer; with two the
+default faults kill `gateway-2`, because the action server and the sandbox reach the gateway at
+the first one (GATEWAY_URL: a load balancer in production).
 
 Per phase: `lost` (residents never answered: the apology sent while Rasa is away does not
 count as an answer), `duplicates` (the same reply twice to the same resident), `recovery_s`
 (from the service's return until every resident who wrote before then had an answer; 0 when
 all were answered before it returned). Targets: zero lost, zero
 duplicated, recovery within 10 s. The result object (bench/results/faults.json) leads with the
-totals; see docs/benchmarks.md.
+totals (with `--replicas 2`: bench/results/faults_replicas.json); see docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
+import itertools
 import shutil
 import subprocess
 import sys
@@ -54,6 +63,7 @@ from .stats import latency_ms
 
 FAULTS = ("baseline", "duplicates", "rasa", "actions", "sandbox", "worker", "gateway", "redis",
           "postgres", "channel_429", "channel_500")
+PROCESSES = ("rasa", "actions", "sandbox", "worker", "gateway")
 RECOVERY_TARGET_S = 10.0
 RETRY_EVERY_S = 1.0
 GIVE_UP_AFTER_S = 300.0
@@ -112,7 +122,7 @@ class Faulty:
     postgres: ProxyThread
 
     def start(self, fault: str) -> None:
-        if fault in ("rasa", "actions", "sandbox", "worker", "gateway"):
+        if is_process(fault):
             self.running.stack.kill(fault)
         elif fault == "redis":
             self.redis.kill()
@@ -124,7 +134,7 @@ class Faulty:
                                     retry_after=1.0 if status == 429 else None)
 
     def end(self, fault: str) -> None:
-        if fault in ("rasa", "actions", "sandbox", "worker", "gateway"):
+        if is_process(fault):
             self.running.stack.revive(fault)
         elif fault == "redis":
             self.redis.start()
@@ -134,11 +144,19 @@ class Faulty:
             self.running.graph.reset_failures()
 
 
-async def post_until_accepted(client: httpx.AsyncClient, url: str, hook: residents.Webhook,
-                              posts: list[int]) -> int:
-    """Posts a webhook as Meta does: again, the same body, until it is answered 200."""
+def is_process(fault: str) -> bool:
+    """`rasa`, `gateway-2`, ...: a fault that kills one of the stack's processes."""
+    kind, _, n = fault.partition("-")
+    return kind in PROCESSES and (not n or n.isdigit())
+
+
+async def post_until_accepted(client: httpx.AsyncClient, urls: list[str], first: int,
+                              hook: residents.Webhook, posts: list[int]) -> int:
+    """Posts a webhook as Meta does: again, the same body, until it is answered 200; first to
+    `urls[first]`, each retry to the next gateway, as a load balancer would."""
     deadline = time.monotonic() + GIVE_UP_AFTER_S
-    while True:
+    for attempt in itertools.count(first):
+        url = urls[attempt % len(urls)]
         posts[0] += 1
         try:
             response = await client.post(url, content=hook.body, headers={
@@ -150,6 +168,7 @@ async def post_until_accepted(client: httpx.AsyncClient, url: str, hook: residen
         if time.monotonic() > deadline:
             return 0
         await asyncio.sleep(RETRY_EVERY_S)
+    raise AssertionError("unreachable")
 
 
 async def phase(faulty: Faulty, fault: str, index: int, *, rate: float, duration_s: float,
@@ -158,16 +177,18 @@ async def phase(faulty: Faulty, fault: str, index: int, *, rate: float, duration
     count = max(3, int(rate * duration_s))
     hooks = residents.signed_webhooks(10 + index, count, harness.WA_APP_SECRET)
     numbers = {h.wa_id for h in hooks}
-    url = f"{running.gateway_url}/webhooks/whatsapp"
+    urls = [f"{url}/webhooks/whatsapp" for url in running.stack.urls("gateway")]
     posts = [0]
     copies = 2 if fault == "duplicates" else 1
     pool = ClientPool(64 * copies, timeout_s=30.0)
 
-    async def send(client: httpx.AsyncClient, i: int) -> int:
-        return await post_until_accepted(client, url, hooks[i], posts)
+    async def send(client: httpx.AsyncClient, i: int, copy: int = 0) -> int:
+        # Residents alternate between the web processes; a second copy goes to the other one.
+        return await post_until_accepted(client, urls, i + copy, hooks[i], posts)
 
     async def send_twice(_client: httpx.AsyncClient, i: int) -> int:
-        answers = await asyncio.gather(*(pool.call(send, i) for _ in range(copies)))
+        answers = await asyncio.gather(*(pool.call(functools.partial(send, copy=c), i)
+                                          for c in range(copies)))
         return min(answers)
 
     window: dict[str, float] = {}
@@ -270,12 +291,14 @@ async def scenario(faulty_of: Callable[[harness.Running], Faulty], args: argpars
 
 
 @contextmanager
-def private_services(args: argparse.Namespace) -> Iterator[tuple[PrivateRedis, ProxyThread]]:
-    folder = ROOT / "var" / "bench" / "faults" / "redis"
+def private_services(folder: Path, database_url: str
+                     ) -> Iterator[tuple[PrivateRedis, ProxyThread]]:
+    """A fresh Redis server of our own (its files in `folder`) and a cuttable proxy in front
+    of the database's server."""
     shutil.rmtree(folder, ignore_errors=True)
     redis_server = PrivateRedis(folder)
     redis_server.start()
-    target = make_url(args.database_url)
+    target = make_url(database_url)
     proxy = ProxyThread(target.host or "127.0.0.1", target.port or 5432).start()
     try:
         yield redis_server, proxy
@@ -284,14 +307,30 @@ def private_services(args: argparse.Namespace) -> Iterator[tuple[PrivateRedis, P
         redis_server.stop()
 
 
+def stack_env(redis_server: PrivateRedis, replicas: int) -> dict[str, str]:
+    """The stack's settings for the private Redis: the gateway's queues in db 0, Rasa's
+    conversations and locks in db 1 (their own db, as docs/configuration.md advises)."""
+    return {"RASA_REDIS_URL": redis_server.url.rsplit("/", 1)[0] + "/1",
+            "STACK_REPLICAS": str(replicas)}
+
+
+def default_faults(replicas: int) -> list[str]:
+    """Every fault; with several web processes the second is killed, not the one GATEWAY_URL
+    names (the action server's and the sandbox's way in, a load balancer in production)."""
+    return ["gateway-2" if f == "gateway" and replicas > 1 else f for f in FAULTS]
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.faults", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rate", type=float, default=3.0, help="messages per second")
     parser.add_argument("--duration", type=float, default=24.0, help="seconds of traffic")
     parser.add_argument("--drain-timeout", type=float, default=180.0)
-    parser.add_argument("--faults", default=",".join(FAULTS),
-                        help=f"comma-separated, of {', '.join(FAULTS)}")
+    parser.add_argument("--faults", default="",
+                        help=f"comma-separated, of {', '.join(FAULTS)} or a replica's name "
+                        "(rasa-2, gateway-2, worker-2); default: all")
+    parser.add_argument("--replicas", type=int, default=1, choices=range(1, 5),
+                        help="gateway web processes, workers and Rasa servers (default 1)")
     harness.add_stack_arguments(parser)
     parser.set_defaults(gateway_port=29000, rasa_port=26005, actions_port=26055,
                         sandbox_port=29100,
@@ -300,8 +339,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.work_dir = ROOT / "var" / "bench" / "faults"
     harness.check_stack_arguments(parser, args)
-    args.faults = [f.strip() for f in args.faults.split(",") if f.strip()]
-    unknown = set(args.faults) - set(FAULTS)
+    args.faults = [f.strip() for f in args.faults.split(",") if f.strip()] or \
+        default_faults(args.replicas)
+    unknown = {f for f in args.faults if f not in FAULTS and not (
+        is_process(f) and int(f.partition("-")[2] or 1) <= args.replicas)}
     if unknown:
         parser.error(f"unknown faults: {', '.join(sorted(unknown))}")
     return args
@@ -309,20 +350,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    with private_services(args) as (redis_server, proxy):
+    with private_services(args.work_dir / "redis", args.database_url) as (redis_server, proxy):
         args.redis_url = redis_server.url
+        args.gateway_env_map = {**stack_env(redis_server, args.replicas),
+                                **args.gateway_env_map}
         real_database = args.database_url
         args.database_url = make_url(real_database).set(
             host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
         config = {"rate_per_s": args.rate, "duration_s": args.duration,
-                  "faults": args.faults, "redis": "private, appendfsync always",
+                  "faults": args.faults, "replicas": args.replicas,
+                  "redis": "private, appendfsync always",
                   "postgres": "through a cuttable TCP proxy"}
 
         def faulty_of(running: harness.Running) -> Faulty:
             return Faulty(running, redis_server, proxy)
 
+        name = "faults" if args.replicas == 1 else "faults_replicas"
         result = harness.measure(
-            args, "faults", config, lambda running: scenario(faulty_of, args, running),
+            args, name, config, lambda running: scenario(faulty_of, args, running),
             value=None, unit="lost messages")
     if result is None:
         return 130
