@@ -1,6 +1,10 @@
-"""Rasa custom actions. rasa_sdk imports this package first, so its logging guard goes here:
-httpx and the action server's access log print URLs without their query strings."""
+"""Rasa custom actions. rasa_sdk imports this package while it builds the action server, so the
+server's privacy guards go here: httpx and the access log print URLs without their query strings,
+and a failing action's answer carries neither the tracker nor the exception's message."""
 
 from integrations import log_filters
 
+from . import server_guard
+
 log_filters.install()
+server_guard.install()
