@@ -106,6 +106,12 @@ def _date(value: datetime) -> str:
     return aware(value).astimezone(WIB).strftime("%d/%m/%Y")
 
 
+def _listed(items: list[str], most: int = 5) -> str:
+    """At most `most` items: a WhatsApp message with buttons holds 1,024 characters."""
+    more = len(items) - most
+    return "; ".join(items[:most]) + (f"; dan {more} lainnya" if more > 0 else "")
+
+
 def summary(held: erasure.Holdings, *, retention_days: int) -> str:
     """The short Indonesian account of what Pintu holds (never a full chat id or number)."""
     lines = ["Data Anda yang disimpan Pintu:",
@@ -116,12 +122,12 @@ def summary(held: erasure.Holdings, *, retention_days: int) -> str:
                      f"{held.uploads} foto/berkas")
     else:
         lines.append("• Pesan: belum ada yang tersimpan")
-    lines.append("• Langganan: " + ("; ".join(held.topics) if held.topics else "tidak ada"))
+    lines.append("• Langganan: " + (_listed(held.topics) if held.topics else "tidak ada"))
     if held.watches:
-        lines.append("• Status yang dipantau: " + "; ".join(held.watches))
+        lines.append("• Status yang dipantau: " + _listed(held.watches))
     if held.tickets:
-        lines.append("• Laporan: " + "; ".join(f"{n} ({status_label(s)})"
-                                               for n, s in held.tickets))
+        lines.append("• Laporan: " + _listed([f"{n} ({status_label(s)})"
+                                              for n, s in held.tickets]))
     if held.handoffs:
         lines.append(f"• Percakapan dengan petugas: {held.handoffs}")
     return "\n".join([*lines, "", SUMMARY_END.format(days=retention_days)])
@@ -138,7 +144,7 @@ def done_text(held: erasure.Holdings, kept: list[str]) -> str:
         what.append(f"{held.handoffs} percakapan dengan petugas")
     text = DONE.format(what=", ".join(what))
     if kept:
-        text += DONE_KEPT.format(numbers=", ".join(kept))
+        text += DONE_KEPT.format(numbers=_listed(kept))
     return text + DONE_END
 
 
@@ -205,7 +211,7 @@ class Rights:
             await self._redis.set(self._pending_key(sender), since.isoformat(),
                                   ex=PENDING_TTL_S)
             kept = _open_tickets(held)
-            text_out = CONFIRM + (CONFIRM_KEPT.format(numbers=", ".join(kept)) if kept else "")
+            text_out = CONFIRM + (CONFIRM_KEPT.format(numbers=_listed(kept)) if kept else "")
             return Answer(await self._remember(sender, [BotMessage(
                 text=text_out, buttons=_CONFIRM_BUTTONS)]))
         return await self._reply(sender, CANCELLED if asked == "no" else CANCELLED_OTHER)

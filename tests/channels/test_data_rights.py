@@ -274,3 +274,31 @@ def test_a_rasa_away_resets_the_tracker_later(make_gateway: Any) -> None:
     assert gw.call(gw.services.rights.forget_pending()) == 1
     assert gw.rasa.trackers_reset == [SENDER]
     assert gw.call(redis.smembers(rights.FORGET_LATER)) == set()
+
+
+def test_whatsapp_shows_four_digits_of_the_number_and_erases_by_button(
+        make_gateway: Any) -> None:
+    from tests.fakes.graph_api import button_reply, text_message, webhook_payload
+
+    wa_id = "6281234567890"
+    gw: Gateway = make_gateway()
+    seed(gw, chat=wa_id, channel="whatsapp")
+    gw.whatsapp_post(webhook_payload([text_message(wa_id, "data apa yang disimpan?")]))
+    shown = wait_for(lambda: gw.graph.sent(), what="the summary")[0]
+    assert shown["type"] == "interactive"
+    assert "WhatsApp ···7890" in shown["interactive"]["body"]["text"]
+    assert wa_id not in str(shown["interactive"])  # only the recipient field names the number
+    buttons = shown["interactive"]["action"]["buttons"]
+    assert [b["reply"]["title"] for b in buttons] == ["Hapus data saya", "Menu"]
+    gw.whatsapp_post(webhook_payload([button_reply(wa_id, buttons[0]["reply"]["id"],
+                                                   "Hapus data saya")]))
+    asked = wait_for(lambda: len(gw.graph.sent()) >= 2 and gw.graph.sent(), what="the question")
+    yes = asked[1]["interactive"]["action"]["buttons"][0]
+    assert yes["reply"]["title"] == "Ya, hapus"
+    gw.whatsapp_post(webhook_payload([button_reply(wa_id, yes["reply"]["id"], "Ya, hapus")]))
+    done = wait_for(lambda: len(gw.graph.sent()) >= 3 and gw.graph.sent(), what="the answer")
+    assert done[2]["text"]["body"].startswith("Data Anda sudah dihapus: 5 pesan")
+    stored(gw, 0)
+    assert gw.rasa.trackers_reset == [f"whatsapp:{wa_id}"]
+    with gw.services.sessions() as session:
+        assert session.scalars(select(Contact.status)).all() == [erasure.ERASED]

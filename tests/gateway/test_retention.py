@@ -176,6 +176,7 @@ def test_the_command_line_runs_one_sweep(world: dict[str, Any], pg_url: str,
 
     from bot.settings import get_settings
 
+    monkeypatch.setattr("bot.logs.configure", lambda *args, **kwargs: None)  # no root handler
     monkeypatch.setenv("DATABASE_URL", pg_url)
     monkeypatch.setenv("MEDIA_DIR", str(world["media"]))
     get_settings.cache_clear()
