@@ -312,3 +312,63 @@ def test_complaints_with_a_photo_agency_outage_status_updates_and_campaigns(
                               ("/metrics", gw.http.get("/metrics").text))
     assert leak_capture.contains("not forwarded")
     assert code not in leak_capture.text  # the access log shows neither query nor code path
+
+
+@pytest.mark.parametrize("kind", ["postgresql", "sqlite"])
+def test_database_errors_show_the_sql_never_the_values(
+        kind: str, pg_url: str, tmp_path: Path, leak_capture: LogCapture) -> None:
+    import logging
+
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.db import make_engine
+
+    engine = make_engine(pg_url if kind == "postgresql" else f"sqlite:///{tmp_path / 'x.db'}")
+    try:
+        with engine.connect() as conn, pytest.raises(SQLAlchemyError) as caught:
+            conn.execute(text("SELECT no_such_column FROM (SELECT :nik AS nik, :words AS w) t"),
+                         {"nik": leaks.NIK, "words": " ".join(SAYS)})
+    finally:
+        engine.dispose()
+    logging.getLogger("bot.inbox").error("a round failed", exc_info=caught.value)
+    assert "SELECT no_such_column" in str(caught.value)  # the SQL is still there to debug
+    assert_clean(str(caught.value), "the database error")
+    leak_capture.assert_clean()
+
+
+def test_the_log_handler_masks_numbers_the_database_quotes_in_its_errors(pg_url: str) -> None:
+    import io
+    import logging
+
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.db import make_engine
+    from bot.logs import make_handler
+
+    stream = io.StringIO()
+    logger = logging.getLogger("bot.tests.leaks")
+    handler = make_handler(stream)
+    logger.addHandler(handler)
+    engine = make_engine(pg_url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("CREATE TEMP TABLE ids (chat text UNIQUE)"))
+            conn.execute(text("INSERT INTO ids VALUES (:v)"), {"v": WA_ID})
+            for sql, value in (("INSERT INTO ids VALUES (:v)", WA_ID),
+                               ("SELECT CAST(:v AS integer)", f"nik {leaks.NIK}"),
+                               ("SELECT CAST(:v AS integer)", leaks.PHONE_FORMS[1])):
+                try:
+                    with conn.begin_nested():
+                        conn.execute(text(sql), {"v": value})
+                except SQLAlchemyError:
+                    # PostgreSQL quotes the value in its message ("Key (chat)=(62...) already
+                    # exists"); hide_parameters cannot hide that, the handler masks it.
+                    logger.exception("a round failed")
+    finally:
+        engine.dispose()
+        logger.removeHandler(handler)
+    written = stream.getvalue()
+    assert written.count("a round failed") == 3 and "already exists" in written
+    assert_clean(written, "the gateway's log")
