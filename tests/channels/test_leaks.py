@@ -90,6 +90,32 @@ def links_given_out(gw: Gateway) -> str:
     return texts(re.findall(r"https?://[^\s\"'\\]+|/verifikasi\?[^\s\"'\\]+", bodies))
 
 
+STAFF_PAGES = ("/staff/inbox", "/staff/api/queue", "/staff/api/handoffs/{id}",
+               "/staff/api/canned", "/staff/admin/review", "/staff/admin/audit",
+               "/staff/admin/users", "/staff/admin/campaigns", "/staff/admin/links",
+               "/staff/admin/models", "/staff", "/staff/login?next=/staff/admin/audit")
+
+
+def staff_screens(gw: Gateway, handoff_id: int) -> tuple[str, str]:
+    """An admin signed in walks the staff pages: every URL in them (links, forms, scripts'
+    fetches, redirects) and the pages themselves."""
+    from tests.gateway.test_staff_web import HTML, sign_in
+
+    with gw.services.sessions.begin() as session:
+        auth.create_staff(session, "admin", "Admin Pintu", "admin", "kata-sandi-admin-2026")
+    signed_in = sign_in(gw.http, "admin", "kata-sandi-admin-2026")  # type: ignore[arg-type]
+    assert signed_in.status_code == 303
+    urls, pages = [], []
+    for path in STAFF_PAGES:
+        page = gw.http.get(path.format(id=handoff_id), headers=HTML, follow_redirects=False)
+        assert page.status_code in (200, 303), (path, page.status_code)
+        urls.append(page.headers.get("location", ""))
+        urls += [" ".join(found) for found in re.findall(
+            r"""(?:href|action|src)="([^"]*)"|fetch\(([^)]*)\)""", page.text)]
+        pages.append(page.text)
+    return texts(urls), texts(pages)
+
+
 @pytest.fixture
 def rasa_echo() -> Iterator[Any]:
     """A Rasa that answers with the resident's own words: replies carry personal data, as when
@@ -166,11 +192,15 @@ def test_conversations_on_both_channels_the_local_chat_and_a_handoff(
     wait_for(lambda: len(gw.rows("SELECT DISTINCT contact_id FROM consents WHERE withdrawn_at "
                                  "IS NOT NULL")) >= 2, what="STOP recorded")
 
+    staff_urls, staff_pages = staff_screens(gw, handoff_id)
+    # Staff screens show the words and mask the numbers by default.
+    assert_clean(staff_pages, "the staff screens", words=False)
     metrics = gw.http.get("/metrics").text
     assert "pintu_inbound_total" in metrics
     leak_capture.assert_clean(("/metrics", metrics), ("the URLs the gateway called",
                                                       called_urls(gw)),
-                              ("the links sent to residents", links_given_out(gw)))
+                              ("the links sent to residents", links_given_out(gw)),
+                              ("the staff pages' links and redirects", staff_urls))
     # The capture did see the flows (uvicorn's access log and the worker's records).
     assert leak_capture.contains("POST /webhooks/telegram") and \
         leak_capture.contains("/api/chat/messages")
@@ -214,6 +244,9 @@ def test_error_paths_keep_bodies_and_numbers_out_of_logs_and_answers(
     answers.append(gw.http.post("/webhooks/agency/status", content=raw,
                                 headers=signed_headers(raw, "dukcapil",
                                                        "dev-agency-dukcapil-secret")))
+    # An agency name that is a NIK: refused, and no metric label takes it.
+    answers.append(gw.http.post("/webhooks/agency/status", content=raw,
+                                headers=signed_headers(raw, leaks.NIK, "x")))
     answers.append(gw.http.get("/verifikasi", params={"kode": leaks.NIK}))
     answers.append(gw.http.get(f"/api/v1/verifikasi/{leaks.NIK}"))
     answers.append(gw.http.get(f"/staff/inbox?q={leaks.NAME}"))
