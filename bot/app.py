@@ -138,7 +138,7 @@ def build_services(
         handoffs=handoffs,
         events=EventHub(redis),
         status_updates=StatusUpdates(sessions, redis, media, inbox.deliver,
-                                     verification_key=settings.verification_key,
+                                     verification_keys=settings.verification_keyring,
                                      public_url=settings.public_url),
         rights=rights,
     )
@@ -238,10 +238,11 @@ def create_app(
     """Builds the gateway; `uvicorn bot.app:create_app --factory`. Tests may pass `services`."""
     from .logs import configure, quiet_libraries
 
-    if services is None:  # a real process (uvicorn --factory): set up its logging
-        configure()
-    quiet_libraries()
     settings = services.settings if services else (settings or get_settings())
+    if services is None:  # a real process (uvicorn --factory): set up its logging
+        configure("DEBUG" if settings.pintu_debug else settings.log_level)
+    quiet_libraries()
+    production = settings.pintu_env != "development"
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -259,8 +260,13 @@ def create_app(
             await stop_tasks(tasks)
             await services.aclose()
 
-    app = FastAPI(title="Pintu gateway", version="0.1.0", lifespan=lifespan)
-    from .api import agency, chat, errors, health, internal, verification, webhooks
+    # Production serves no interactive docs (they load scripts from a CDN and map every route);
+    # debug mode (tracebacks in answers) is for development only, as the settings enforce.
+    app = FastAPI(title="Pintu gateway", version="0.1.0", lifespan=lifespan,
+                  debug=settings.pintu_debug, docs_url=None if production else "/docs",
+                  redoc_url=None if production else "/redoc",
+                  openapi_url=None if production else "/openapi.json")
+    from .api import agency, chat, errors, headers, health, internal, verification, webhooks
     from .staff import (
         admin_pages,
         campaign_pages,
@@ -286,5 +292,6 @@ def create_app(
     app.include_router(campaign_pages.router)
     app.mount("/staff/static", staff_web.static_files(), name="staff-static")
     errors.install(app)
-    staff_web.protect(app, production=settings.pintu_env != "development")
+    staff_web.protect(app)
+    headers.install(app, production=production)
     return app

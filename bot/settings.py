@@ -5,12 +5,14 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
 _PLACEHOLDERS = {"", "changeme", "change-me", "secret", "placeholder", "xxx", "todo"}
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 class Settings(BaseSettings):
@@ -19,6 +21,13 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     pintu_env: Literal["development", "production"] = "development"
+    # Debug mode, development only: failed requests answer with their traceback and the log
+    # speaks at DEBUG. Production refuses it, and LOG_LEVEL=DEBUG (both can show personal data).
+    pintu_debug: bool = False
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # The local test channel (/api/chat) answers anyone who knows a sender's name: on by default
+    # in development only (docs/privacy.md, "Security headers and production settings").
+    local_chat: bool | None = None
     database_url: str = f"sqlite:///{ROOT / 'var' / 'pintu.db'}"
     redis_url: str | None = None
     rasa_url: str = "http://127.0.0.1:5005"
@@ -112,6 +121,10 @@ class Settings(BaseSettings):
         "laksa": "dev-agency-laksa-secret", "dukcapil": "dev-agency-dukcapil-secret"})
     # The key of documents' verification codes (an HMAC key; changing it voids issued codes).
     verification_key: str = "dev-verification-key"
+    # Key rotation: comma-separated, newest first; the first makes new codes, every listed key
+    # still checks the codes issued under it. Set, it replaces VERIFICATION_KEY (which must then
+    # be one of them, or unset).
+    verification_keys: str = ""
     # Checks of the public page /verifikasi per client address and minute.
     verification_checks_per_minute: int = Field(default=20, ge=1)
 
@@ -119,6 +132,17 @@ class Settings(BaseSettings):
     def public_url(self) -> str:
         """Where residents reach the gateway's public pages (the verification page)."""
         return (self.public_base_url or "http://127.0.0.1:8000").rstrip("/")
+
+    @property
+    def verification_keyring(self) -> list[str]:
+        """The verification keys, newest first (VERIFICATION_KEYS, else VERIFICATION_KEY)."""
+        listed = [k.strip() for k in self.verification_keys.split(",") if k.strip()]
+        return listed or [self.verification_key]
+
+    @property
+    def local_chat_enabled(self) -> bool:
+        return self.local_chat if self.local_chat is not None else \
+            self.pintu_env == "development"
 
     @property
     def rasa_servers(self) -> list[str]:
@@ -137,29 +161,91 @@ class Settings(BaseSettings):
     def _no_placeholder_secrets_in_production(self) -> Settings:
         if self.pintu_env != "production":
             return self
-        required = ["internal_api_token", "verification_key"]
+        required = ["internal_api_token"]
         if self.telegram_enabled and self.telegram_mode == "webhook":
             required.append("telegram_webhook_secret")
         if self.whatsapp_enabled:
             required += ["whatsapp_app_secret", "whatsapp_verify_token"]
-        bad = [
-            name
-            for name in required
-            if (getattr(self, name) or "").strip().lower() in _PLACEHOLDERS
-            or (getattr(self, name) or "").startswith("dev-")
-        ]
+        bad = [name for name in required if _is_placeholder(getattr(self, name))]
         bad += [f"agency_webhook_secrets[{agency}]"
                 for agency, secret in self.agency_webhook_secrets.items()
-                if secret.strip().lower() in _PLACEHOLDERS or secret.startswith("dev-")]
-        if bad:
-            raise ValueError(f"production needs real values for: {', '.join(bad)}")
+                if _is_placeholder(secret)]
+        problems = [f"production needs real values for: {', '.join(bad)}"] if bad else []
+        problems += production_refusals(self)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _verification_key_kept(self) -> Settings:
+        # Moving from VERIFICATION_KEY to VERIFICATION_KEYS without listing the old key would
+        # silently void every code issued under it.
+        if self.verification_keys.strip() and "verification_key" in self.model_fields_set \
+                and self.verification_key not in self.verification_keyring:
+            raise ValueError("verification_key is not among verification_keys: list it (as an "
+                             "older key) or unset it")
         return self
 
     def __repr__(self) -> str:  # secrets never reach a repr or a log
         return f"Settings(pintu_env={self.pintu_env!r}, rasa_url={self.rasa_url!r})"
 
 
+def _is_placeholder(value: str | None) -> bool:
+    value = (value or "").strip()
+    return value.lower() in _PLACEHOLDERS or value.startswith("dev-")
+
+
+def _plain_http(url: str | None) -> bool:
+    """Whether `url` is unencrypted and leaves this machine (loopback stays on it)."""
+    if not url:
+        return False
+    parts = urlsplit(url.strip())
+    return parts.scheme.lower() != "https" and (parts.hostname or "") not in _LOOPBACK
+
+
+def production_refusals(settings: Settings) -> list[str]:
+    """What production refuses beyond the channel and agency secrets: placeholder verification
+    keys and channel tokens, debug mode, and plain HTTP wherever personal data or a secret
+    travels. Each names the setting, never its value."""
+    found = []
+    keys = settings.verification_keyring
+    found += [("verification_keys" if settings.verification_keys.strip() else
+               "verification_key") + (f"[{i}]" if len(keys) > 1 else "")
+              + " is missing or a placeholder"
+              for i, key in enumerate(keys) if _is_placeholder(key)]
+    if settings.telegram_enabled and _is_placeholder(settings.telegram_bot_token):
+        found.append("telegram_bot_token is a placeholder")
+    if settings.whatsapp_enabled and _is_placeholder(settings.whatsapp_access_token):
+        found.append("whatsapp_access_token is a placeholder")
+    if settings.pintu_debug:
+        found.append("pintu_debug must be off")
+    if settings.log_level == "DEBUG":
+        found.append("log_level must not be DEBUG")
+    # The gateway's public address: registered with Telegram as the webhook, and in the links
+    # residents get to the verification page.
+    public = (settings.public_base_url or "").strip()
+    if not public:
+        found.append("public_base_url is missing")
+    elif not public.lower().startswith("https://"):
+        found.append("public_base_url must be an https:// address")
+    # Whatever carries residents' data or a token to another machine is encrypted.
+    outside = {"agency_api_url": settings.agency_api_url,
+               "telegram_api_base_url": settings.telegram_api_base_url,
+               "whatsapp_api_base_url": settings.whatsapp_api_base_url}
+    found += [f"{name} must be an https:// address (plain http only on 127.0.0.1/localhost)"
+              for name, url in outside.items() if _plain_http(url)]
+    return found
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read on first use."""
-    return Settings()
+    """The process-wide settings, read on first use. Refused settings stop the process with
+    a message naming each setting (never its value)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        reasons = "; ".join(
+            (".".join(str(part) for part in error["loc"]) + ": " if error["loc"] else "")
+            + error["msg"].removeprefix("Value error, ")
+            for error in exc.errors(include_input=False, include_url=False))
+        raise SystemExit(f"Pintu will not start: {reasons}") from None

@@ -40,7 +40,8 @@ async def run() -> None:
 
 
 def main() -> None:
-    configure()
+    settings = get_settings()  # refused settings stop the worker before anything starts
+    configure("DEBUG" if settings.pintu_debug else settings.log_level)
     try:  # the event loop uvicorn uses too (uvicorn[standard]); the standard one otherwise
         import uvloop
     except ImportError:

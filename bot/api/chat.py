@@ -4,6 +4,9 @@
 Messages are stored like every channel's (contacts, conversations, messages), so that the staff
 inbox shows local conversations too, and a handoff works here as on Telegram and WhatsApp: while
 an officer has the conversation the bot is silent and `POST /api/chat` answers with no messages.
+
+Anyone who knows a sender's name could read that sender's mailbox, so the channel is off (404) in
+production unless LOCAL_CHAT=true turns it on.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import asyncio
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -32,7 +35,15 @@ from .deps import services
 from .errors import Text, no_lone_surrogates
 
 log = logging.getLogger(__name__)
-router = APIRouter()
+
+
+def local_chat_on(s: Annotated[Services, Depends(services)]) -> None:
+    """404 when the local test channel is off (production, unless LOCAL_CHAT=true)."""
+    if not s.settings.local_chat_enabled:
+        raise HTTPException(404, "Not Found")
+
+
+router = APIRouter(dependencies=[Depends(local_chat_on)])
 
 
 class Attachment(BaseModel):

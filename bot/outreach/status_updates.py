@@ -122,12 +122,13 @@ class StatusUpdates:
     """Turns agency status events into messages to the residents waiting on them."""
 
     def __init__(self, sessions: sessionmaker, redis: Redis, media: MediaStore,
-                 deliver: Deliver, *, verification_key: str, public_url: str) -> None:
+                 deliver: Deliver, *, verification_keys: verification.Keys,
+                 public_url: str) -> None:
         self._sessions = sessions
         self._redis = redis
         self._media = media
         self._deliver = deliver
-        self._key = verification_key
+        self._keys = verification_keys
         self._public_url = public_url
 
     async def handle(self, event: StatusEvent) -> Handled:
@@ -154,7 +155,7 @@ class StatusUpdates:
         code = None
         if event.document is not None:
             code = verification.issue(
-                session, self._key, agency=event.agency, kind=event.kind, ref=event.ref,
+                session, self._keys, agency=event.agency, kind=event.kind, ref=event.ref,
                 event_id=event.event_id, document_label=event.document.label,
                 holder_initials=event.document.holder_initials, office=event.document.office,
                 issued_at=event.occurred_at)

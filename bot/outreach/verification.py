@@ -10,6 +10,10 @@ holder's initials, where it is collected, when it was issued): a copy of the tab
 codes and no personal data. The same event always gives the same code, so a repeated webhook
 cannot issue a second one. A forged code fails twice: its check symbol is right only by chance
 (1 in 32), and then no stored HMAC matches (1 in 2^45 per guess; the page is rate-limited).
+
+Keys rotate (`VERIFICATION_KEYS`, newest first): new codes are made and stored under the newest
+key, checks accept a code stored under any listed key, and an event already coded under an older
+key keeps its code. Dropping a key from the list voids the codes issued under it.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
@@ -31,6 +36,16 @@ ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _READ = str.maketrans({"I": "1", "L": "1", "O": "0"})
 PREFIX = "PNT"
 DATA_SYMBOLS = 9
+# One key, or the key ring, newest first: the first makes new codes, all of them check.
+Keys = str | Sequence[str]
+
+
+def ring(keys: Keys) -> list[str]:
+    """The keys newest first; a single string is a ring of one."""
+    found = [keys] if isinstance(keys, str) else list(keys)
+    if not found or not all(found):
+        raise ValueError("verification needs at least one non-empty key")
+    return found
 
 
 def _check_symbol(symbols: str) -> str:
@@ -71,16 +86,30 @@ def code_hash(key: str, symbols: str) -> str:
     return hmac.new(key.encode(), f"verify|{symbols}".encode(), hashlib.sha256).hexdigest()
 
 
-def issue(session: Session, key: str, *, agency: str, kind: str, ref: str, event_id: str,
+def _stored(session: Session, key: str, code: str) -> VerificationCode | None:
+    symbols = normalize(code)
+    if symbols is None:
+        return None
+    return session.scalar(select(VerificationCode).where(
+        VerificationCode.code_hash == code_hash(key, symbols)))
+
+
+def issue(session: Session, keys: Keys, *, agency: str, kind: str, ref: str, event_id: str,
           document_label: str, holder_initials: str, office: str | None,
           issued_at: datetime) -> str:
-    """Stores the code of a finished document (once, however often the event comes); the code."""
-    code = make_code(key, agency=agency, kind=kind, ref=ref, event_id=event_id)
+    """Stores the code of a finished document (once, however often the event comes, and under
+    whichever listed key first coded it); the code."""
+    newest, *older = ring(keys)
+    for key in older:  # the event came again after a rotation: the code it already has
+        earlier = make_code(key, agency=agency, kind=kind, ref=ref, event_id=event_id)
+        if _stored(session, key, earlier) is not None:
+            return earlier
+    code = make_code(newest, agency=agency, kind=kind, ref=ref, event_id=event_id)
+    if _stored(session, newest, code) is not None:
+        return code
     symbols = normalize(code)
     assert symbols is not None
-    digest = code_hash(key, symbols)
-    if session.scalar(select(VerificationCode.id).where(VerificationCode.code_hash == digest)):
-        return code
+    digest = code_hash(newest, symbols)
     try:
         with session.begin_nested():
             session.add(VerificationCode(
@@ -103,13 +132,15 @@ class Verified:
     revoked: bool
 
 
-def check(session: Session, key: str, code: str) -> Verified | None:
-    """The document a code belongs to, or None for a code that is malformed or not issued."""
+def check(session: Session, keys: Keys, code: str) -> Verified | None:
+    """The document a code belongs to (issued under any listed key), or None for a code that is
+    malformed or not issued."""
     symbols = normalize(code)
     if symbols is None:
         return None
-    row = session.scalar(select(VerificationCode).where(
-        VerificationCode.code_hash == code_hash(key, symbols)))
+    digests = [code_hash(key, symbols) for key in ring(keys)]
+    row = session.scalars(select(VerificationCode).where(
+        VerificationCode.code_hash.in_(digests))).first()
     if row is None:
         return None
     return Verified(row.document_label, row.holder_initials, row.office, row.issued_at,

@@ -34,8 +34,17 @@ from ..learning import predictions
 from ..media import MediaRefused
 from ..models import CannedReply, StaffUser
 from . import audit
-from .auth import SignedIn, can
-from .web import RowId, StaffError, client_ip, current_staff, render, run_db, verify_csrf
+from .auth import SignedIn
+from .web import (
+    RowId,
+    StaffError,
+    client_ip,
+    current_staff,
+    render,
+    require_role,
+    run_db,
+    verify_csrf,
+)
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -119,12 +128,11 @@ async def take(handoff_id: RowId, staff: Annotated[SignedIn, Depends(verify_csrf
     return OK
 
 
-@router.post("/staff/api/handoffs/{handoff_id}/assign")
+@router.post("/staff/api/handoffs/{handoff_id}/assign", dependencies=[Depends(require_role(
+    "supervisor", "Hanya supervisor yang dapat menugaskan atau mengalihkan."))])
 async def assign(handoff_id: RowId, body: AssignIn,
                  staff: Annotated[SignedIn, Depends(verify_csrf)],
                  s: Annotated[Services, Depends(services)]) -> dict[str, str]:
-    if not can(staff.role, "supervisor"):
-        raise StaffError(403, "Hanya supervisor yang dapat menugaskan atau mengalihkan.")
     await attempt(s.handoffs.assign(handoff_id, body.staff_id, staff))
     return OK
 
@@ -282,12 +290,10 @@ async def canned_update(canned_id: RowId, body: CannedIn,
         raise StaffError(409, "Judul itu sudah dipakai balasan cepat lain.") from exc
 
 
-@router.post("/staff/api/canned/{canned_id}/delete")
+@router.post("/staff/api/canned/{canned_id}/delete", dependencies=[Depends(require_role(
+    "supervisor", "Hanya supervisor yang dapat menghapus balasan cepat."))])
 async def canned_delete(canned_id: RowId, staff: Annotated[SignedIn, Depends(verify_csrf)],
                         s: Annotated[Services, Depends(services)]) -> dict[str, str]:
-    if not can(staff.role, "supervisor"):
-        raise StaffError(403, "Hanya supervisor yang dapat menghapus balasan cepat.")
-
     def work() -> None:
         with s.sessions.begin() as session:
             canned = session.get(CannedReply, canned_id)

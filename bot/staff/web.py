@@ -1,5 +1,5 @@
 """The staff web's foundation: templates, sign-in and sign-out, the session and CSRF dependencies,
-role checks and the security headers of every `/staff` response.
+role checks and refusal pages. Security headers: `bot.api.headers`, on every response.
 
 Pages build on it: `current_staff` (signed in, else the login page or 401), `require_role("admin")`
 (else 403), `verify_csrf` (state-changing requests echo the session's token) and `render`, which
@@ -26,7 +26,6 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..api.deps import services
 from ..db import in_transaction
@@ -45,15 +44,6 @@ HOME = "/staff/inbox"
 CITY_TIME = ZoneInfo("Asia/Jakarta")  # WIB: the offices' clock, whatever the server's zone
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 ROLE_LABELS = {"agent": "Agen", "supervisor": "Supervisor", "admin": "Admin"}
-SECURITY_HEADERS = {
-    "content-security-policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
-                               "script-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
-                               "form-action 'self'",
-    "x-frame-options": "DENY",
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
-}
-HSTS = "max-age=31536000; includeSubDomains"
 
 T = TypeVar("T")
 # A row id in a path: PostgreSQL's integer, so a larger number is a 422, not a database error.
@@ -116,39 +106,8 @@ async def _staff_error(request: Request, exc: Exception) -> Response:
     return response
 
 
-# -- security headers --------------------------------------------------------------------------
-
-class StaffSecurityHeaders:
-    """Adds the staff web's security headers to every `/staff` response, unless a route set its
-    own. Static files may be cached (revalidated); everything else is `no-store`."""
-
-    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
-        self.app = app
-        self.headers = [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
-        if hsts:
-            self.headers.append((b"strict-transport-security", HSTS.encode()))
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "") if scope["type"] == "http" else ""
-        if path != COOKIE_PATH and not path.startswith(COOKIE_PATH + "/"):
-            await self.app(scope, receive, send)
-            return
-        cache = b"no-cache" if path.startswith("/staff/static/") else b"no-store"
-        extra = [*self.headers, (b"cache-control", cache)]
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", [])}
-                message["headers"] = [*message.get("headers", []),
-                                      *((k, v) for k, v in extra if k not in present)]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
-def protect(app: FastAPI, *, production: bool) -> None:
-    """Security headers on `/staff` (HSTS in production) and the Indonesian refusal pages."""
-    app.add_middleware(StaffSecurityHeaders, hsts=production)
+def protect(app: FastAPI) -> None:
+    """The Indonesian refusal pages (and JSON refusals) of the staff web."""
     app.add_exception_handler(StaffError, _staff_error)
 
 
@@ -205,14 +164,16 @@ async def current_staff(request: Request) -> SignedIn:
     return staff
 
 
-def require_role(role: str) -> Callable[..., Awaitable[SignedIn]]:
-    """A dependency: the signed-in staff member if their role is at least `role`, else 403."""
+def require_role(role: str, refusal: str = "Anda tidak punya akses ke halaman ini."
+                 ) -> Callable[..., Awaitable[SignedIn]]:
+    """A dependency: the signed-in staff member if their role is at least `role`, else 403
+    (with `refusal`). Checked before the request's body, so a refusal never depends on it."""
     if role not in auth.ROLES:
         raise ValueError(f"unknown role {role!r}")
 
     async def dependency(staff: Annotated[SignedIn, Depends(current_staff)]) -> SignedIn:
         if not auth.can(staff.role, role):
-            raise StaffError(403, "Anda tidak punya akses ke halaman ini.")
+            raise StaffError(403, refusal)
         return staff
 
     dependency.__name__ = f"require_{role}"

@@ -21,12 +21,14 @@ from bot.settings import Settings
 from bot.staff import auth
 
 pytestmark = pytest.mark.integration
+FERNET_KEY = "zCu8QdkKd3jwMrvS4u0nkg9gX3Yy8Bk2rR9Qm2uUj1E="  # ENCRYPTION_KEYS in production
 
 PASSWORD = "kunci-rahasia-2026"
 HTML = {"accept": "text/html,application/xhtml+xml"}
 USERS = "/staff/admin/users"
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 ClientFactory = Callable[..., TestClient]
 
 
@@ -36,13 +38,16 @@ def make_client(pg_engine: Engine, redis_url: str) -> Iterator[ClientFactory]:
     clients: list[TestClient] = []
 
     def start(env: Literal["development", "production"] = "development") -> TestClient:
+        production = {"public_base_url": "https://testserver", "encryption_keys": FERNET_KEY,
+                      "lookup_key": "lookup-key-for-staff-web-tests-0123456789"}
         settings = Settings(_env_file=None, pintu_env=env,
                             database_url=pg_engine.url.render_as_string(hide_password=False),
                             redis_url=redis_url, outbox_interval_s=3600,
                             internal_api_token="internal-token-for-staff-web-tests",
                             verification_key="verification-key-for-staff-web-tests",
                             agency_webhook_secrets={"laksa": "laksa-secret-for-tests",
-                                                    "dukcapil": "dukcapil-secret-for-tests"})
+                                                    "dukcapil": "dukcapil-secret-for-tests"},
+                            **(production if env == "production" else {}))
         client = TestClient(create_app(services=build_services(settings)),
                             base_url="https://testserver" if env == "production" else
                             "http://testserver")
@@ -146,7 +151,7 @@ def test_every_staff_response_carries_the_security_headers(client: TestClient,
         assert response.headers["referrer-policy"] == "no-referrer"
     assert [r.headers["cache-control"] for r in responses] == \
         ["no-store", "no-store", "no-store", "no-cache", "no-store"]
-    assert "content-security-policy" not in client.get("/healthz").headers
+    assert client.get("/healthz").headers["content-security-policy"] == API_CSP
 
 
 def test_pages_send_browsers_to_login_and_back(client: TestClient,
