@@ -382,3 +382,24 @@ def test_swap_under_load_keeps_every_message_and_every_conversation(server: Serv
     assert back.status_code == 200 and back.json()["model"] == old
     assert server.model_info()["model"] == old
     assert server.say("serving-form", "halo")["understanding"]["model"] == old
+
+
+@pytest.mark.integration
+def test_a_tracker_reset_forgets_the_conversation(server: Server) -> None:
+    """What the gateway's erasure asks of Rasa ("hapus data saya"; bot.rasa_client's
+    `reset_tracker`: PUT /conversations/<sender>/tracker/events with [])."""
+    sender = "telegram:5550001"
+    server.say(sender, "saya mau lapor jalan rusak di cipondoh")
+    tracker = f"{server.url}/conversations/{sender}/tracker"
+    before = httpx.get(tracker, timeout=10).json()
+    assert any(e.get("text") for e in before["events"])
+    reset = httpx.put(f"{tracker}/events", params={"include_events": "NONE"}, json=[],
+                      timeout=10)
+    assert reset.status_code == 200, reset.text
+    after = httpx.get(tracker, params={"include_events": "ALL"}, timeout=10).json()
+    # Reading the empty tracker starts a new session (action_session_start, session_started,
+    # action_listen): nothing of the resident's is left.
+    assert [e["event"] for e in after["events"]] == ["action", "session_started", "action"]
+    assert not any(e.get("text") for e in after["events"])
+    assert not any(after["slots"].values())
+    assert server.say(sender, "halo")["messages"]  # a new conversation goes on as usual
