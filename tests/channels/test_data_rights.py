@@ -302,3 +302,29 @@ def test_whatsapp_shows_four_digits_of_the_number_and_erases_by_button(
     assert gw.rasa.trackers_reset == [f"whatsapp:{wa_id}"]
     with gw.services.sessions() as session:
         assert session.scalars(select(Contact.status)).all() == [erasure.ERASED]
+
+
+def test_a_database_failure_during_erasure_retries_it_without_answering_again(
+        make_gateway: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    gw: Gateway = make_gateway()
+    seed(gw)
+    real = gw.services.rights.erase
+    tries: list[str] = []
+
+    async def database_away_once(sender: str) -> Any:
+        tries.append(sender)
+        if len(tries) == 1:
+            raise OperationalError("DELETE", {}, Exception("connection refused"))
+        return await real(sender)
+
+    monkeypatch.setattr(gw.services.rights, "erase", database_away_once)
+    gw.telegram_update(text_update("hapus data saya", 82401))
+    replies(gw, 1)
+    gw.telegram_update(text_update("ya", 82402))
+    assert replies(gw, 2)[1].startswith("Data Anda sudah dihapus")
+    stored(gw, 0)
+    assert tries == [SENDER, SENDER]
+    assert len(gw.telegram.calls("sendMessage")) == 2  # told once
+    assert gw.rasa.received == []
