@@ -30,6 +30,7 @@ from integrations.channel_errors import (
     Rejected,
     TemporaryFailure,
 )
+from integrations.lanes import Lanes
 from integrations.replies import Rendered
 
 from .render import LOCAL_REF
@@ -71,6 +72,7 @@ _PERMANENT = {  # configuration problems that retrying cannot fix, even when ans
     133010: "business phone number not registered with the Cloud API",
 }
 _ERROR_BODY_LIMIT = 64 * 1024
+_LANED = {"send", "mark_read"}  # short calls; uploads and downloads keep the general client
 
 
 @dataclass(frozen=True)
@@ -99,18 +101,29 @@ class WhatsAppClient:
         api_version: Graph API version used in every path.
         http: the `httpx.AsyncClient` to use (a transport in tests); one is made when omitted.
         open_media: loads a stored file for upload by its ref: `(content, mime_type, filename)`.
+        lanes: with `http` omitted, messages (sends and read marks) go through this many
+            single-connection clients (`integrations.lanes`; as many as concurrent senders),
+            media through one more client. 0: one client for everything.
     """
 
     def __init__(self, access_token: str, phone_number_id: str, *,
                  base_url: str = "https://graph.facebook.com", api_version: str = "v21.0",
                  http: httpx.AsyncClient | None = None,
-                 open_media: OpenMedia | None = None) -> None:
+                 open_media: OpenMedia | None = None, lanes: int = 0) -> None:
         self._token = access_token
         self.phone_number_id = phone_number_id
         self._root = f"{base_url.rstrip('/')}/{api_version}"
         self._own_http = http is None
-        self._http = http if http is not None else httpx.AsyncClient(
-            timeout=httpx.Timeout(20.0, connect=5.0))
+        self._lanes: Lanes | None = None
+        if http is not None:
+            self._http = http
+        else:
+            timeout = httpx.Timeout(20.0, connect=5.0)
+            tls = httpx.create_ssl_context()  # one for every client: loading it takes a while
+            self._http = httpx.AsyncClient(timeout=timeout, verify=tls)
+            if lanes:
+                self._lanes = Lanes(lanes, lambda limits: httpx.AsyncClient(
+                    timeout=timeout, limits=limits, verify=tls))
         self._open_media = open_media
 
     def __repr__(self) -> str:
@@ -120,6 +133,8 @@ class WhatsAppClient:
         """Closes the HTTP client if this object made it."""
         if self._own_http:
             await self._http.aclose()
+        if self._lanes is not None:
+            await self._lanes.aclose()
 
     async def __aenter__(self) -> WhatsAppClient:
         return self
@@ -215,10 +230,19 @@ class WhatsAppClient:
 
         `path` is relative to `{base_url}/{api_version}/`, or an absolute media download url.
         """
+        if self._lanes is not None and what in _LANED:
+            async with self._lanes.borrow() as http:
+                return await self._call(http, method, path, what=what, max_bytes=max_bytes,
+                                        **kwargs)
+        return await self._call(self._http, method, path, what=what, max_bytes=max_bytes,
+                                **kwargs)
+
+    async def _call(self, http: httpx.AsyncClient, method: str, path: str, *, what: str,
+                    max_bytes: int | None, **kwargs: Any) -> _Answer:
         url = path if path.startswith(("https://", "http://")) else f"{self._root}/{path}"
         headers = {"Authorization": f"Bearer {self._token}"}
         try:
-            async with self._http.stream(method, url, headers=headers, **kwargs) as response:
+            async with http.stream(method, url, headers=headers, **kwargs) as response:
                 if response.status_code >= 400:
                     content = await _read(response, _ERROR_BODY_LIMIT, what, truncate=True)
                     raise _error_for(response.status_code, response.headers, content, what)
