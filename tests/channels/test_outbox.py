@@ -10,10 +10,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 
 from bot.db import make_sessionmaker
 from bot.kv import make_redis
+from bot.models import DeadLetter
 from bot.outbound import ChannelLimits, Outbox, open_window
 from integrations.channel_errors import Rejected, TemporaryFailure
 from integrations.replies import Rendered
@@ -131,7 +132,8 @@ async def test_permanent_refusals_are_dead_letters_at_once(
     await box.enqueue("whatsapp", "6281234567890", [call("a"), call("b")], [None, None])
     await until(lambda: len(recorder.sent) == 1)
     with pg_engine.connect() as conn:
-        rows = list(conn.execute(text("SELECT reason, attempts, request FROM dead_letters")))
+        rows = list(conn.execute(select(DeadLetter.reason, DeadLetter.attempts,
+                                        DeadLetter.request)))
     assert len(rows) == 1 and rows[0][0].startswith("Rejected") and rows[0][1] == 1
     assert recorder.sent[0][1].body["text"]["body"] == "b"  # the next message still goes
 
@@ -281,3 +283,42 @@ async def test_a_broadcast_whose_answer_was_lost_is_not_sent_again(
     recorder.failures = [TemporaryFailure("timeout", maybe_delivered=True)]
     await box.enqueue("whatsapp", "6281234567890", [call("balasan")], [None])
     await until(lambda: len(recorder.sent) == 1)  # a reply is retried all the same
+
+
+async def test_outcomes_of_many_senders_are_written_together(
+        outbox: tuple[Outbox, Recorder, Any], pg_engine: Engine) -> None:
+    # The senders' outcome writes share transactions (group commit); every row still gets its
+    # own status and id, and a ref whose row is not written yet waits in Redis as before.
+    box, _, redis = outbox
+    chats = [f"62813{n:08d}" for n in range(24)]
+    for chat in chats:
+        await open_window(redis, "whatsapp", chat)
+    for n, chat in enumerate(chats[:20]):
+        _write_rows(pg_engine, chat, [f"ref-many-{n}"])
+    for n, chat in enumerate(chats):
+        await box.enqueue("whatsapp", chat, [call(f"balasan {n}", to=chat)], [f"ref-many-{n}"])
+    await until(lambda: all(_message_status(pg_engine, f"ref-many-{n}") is not None
+                            and _message_status(pg_engine, f"ref-many-{n}")[0] == "sent"
+                            for n in range(20)))
+    ids = {_message_status(pg_engine, f"ref-many-{n}")[1] for n in range(20)}
+    assert len(ids) == 20 and None not in ids
+    await until(lambda: all(_sync_exists(redis, f"pintu:outcome:ref-many-{n}")
+                            for n in range(20, 24)))
+
+
+async def test_a_reused_channel_message_id_keeps_the_status_without_the_id(
+        outbox: tuple[Outbox, Recorder, Any], pg_engine: Engine) -> None:
+    box, recorder, redis = outbox
+    await open_window(redis, "whatsapp", "6281234567890")
+    _write_rows(pg_engine, "6281234567890", ["ref-first", "ref-again"])
+    recorder.send = _same_id  # type: ignore[method-assign]
+    await box.enqueue("whatsapp", "6281234567890", [call("a"), call("b")],
+                      ["ref-first", "ref-again"])
+    await until(lambda: _message_status(pg_engine, "ref-again") is not None
+                and _message_status(pg_engine, "ref-again")[0] == "sent")
+    assert _message_status(pg_engine, "ref-first") == ("sent", "id-same")
+    assert _message_status(pg_engine, "ref-again") == ("sent", None)
+
+
+async def _same_id(rendered: Rendered) -> str:
+    return "id-same"
