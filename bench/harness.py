@@ -50,6 +50,7 @@ class Running:
 
 def fresh_database(url: str) -> None:
     """Creates the database if missing and migrates it afresh (as the integration tests do)."""
+    import bot.models  # noqa: F401 - registers the tables that drop_all drops
     from bot.db import Base, make_engine, upgrade
     from tests.gateway.conftest import _ensure_database
 
