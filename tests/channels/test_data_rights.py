@@ -256,7 +256,8 @@ def test_an_open_handoff_is_closed_by_erasure(make_gateway: Any) -> None:
     wait_for(lambda: gw.rows("SELECT status, resolution FROM handoff_requests "
                              "WHERE contact_id IS NULL") == [("closed", "cancelled")],
              what="the handoff closed and detached")
-    assert gw.call(gw.services.store.redis.get(f"pintu:handoff:{SENDER}")) is None
+    wait_for(lambda: gw.call(gw.services.store.redis.get(f"pintu:handoff:{SENDER}")) is None,
+             what="the handoff key gone")
     assert handoff_id
 
 
@@ -277,8 +278,12 @@ def test_a_rasa_away_resets_the_tracker_later(make_gateway: Any) -> None:
 
 
 def test_whatsapp_shows_four_digits_of_the_number_and_erases_by_button(
-        make_gateway: Any) -> None:
+        make_gateway: Any, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
     from tests.fakes.graph_api import button_reply, text_message, webhook_payload
+
+    caplog.set_level(logging.INFO)
 
     wa_id = "6281234567890"
     gw: Gateway = make_gateway()
@@ -299,9 +304,12 @@ def test_whatsapp_shows_four_digits_of_the_number_and_erases_by_button(
     done = wait_for(lambda: len(gw.graph.sent()) >= 3 and gw.graph.sent(), what="the answer")
     assert done[2]["text"]["body"].startswith("Data Anda sudah dihapus: 5 pesan")
     stored(gw, 0)
+    wait_for(lambda: gw.rasa.trackers_reset, what="the tracker reset")
     assert gw.rasa.trackers_reset == [f"whatsapp:{wa_id}"]
     with gw.services.sessions() as session:
         assert session.scalars(select(Contact.status)).all() == [erasure.ERASED]
+    wait_for(lambda: "resident data erased" in caplog.text, what="the erasure logged")
+    assert wa_id not in caplog.text and "Jalan berlubang" not in caplog.text
 
 
 def test_a_database_failure_during_erasure_retries_it_without_answering_again(
