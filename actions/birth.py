@@ -31,7 +31,7 @@ from .logic.dates import parse_date, today_in_city
 from .logic.documents import INFO, STATUS, DocumentRequest, classify_document_request
 from .logic.replies import format_date
 from .logic.tickets import normalize_ticket
-from .tickets import answer_status
+from .tickets import status_or_form
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +62,8 @@ class ActionBirthCertificate(PintuAction):
         if request.mode == STATUS:
             number = normalize_ticket(text)
             if number:
-                await answer_status(dispatcher, number)
-                return [SlotSet("choice", None)]
+                return [SlotSet("choice", None), *await status_or_form(dispatcher, tracker,
+                                                                       number)]
             return [SlotSet("choice", None), *open_form("status_form")]
         if request.mode == INFO:
             answer_info(dispatcher, "birth_certificate", request)

@@ -24,7 +24,7 @@ from .logic.fallback import fallback_options
 from .logic.locations import resolve_location
 from .logic.tickets import normalize_ticket
 from .subscribe import KEC_PREFIX, offer_link_kecamatan
-from .tickets import answer_status
+from .tickets import needs_identity, status_or_form
 
 log = logging.getLogger(__name__)
 
@@ -189,9 +189,12 @@ class ActionStrayAnswer(PintuAction):
         if tracker.get_slot("urgent") and intent != "deny":
             return await self.emergency_location(dispatcher, tracker)
         number = normalize_ticket(latest_text(tracker))
-        if number:  # a bare "AKL-670214" asks for its status
-            await answer_status(dispatcher, number)
+        if number and needs_identity(number) and intent != "inform":
+            # Only a bare value (inform) has a rule that opens status_form after this action.
+            say(dispatcher, f"Untuk cek status, ketik: status {number}")
             return []
+        if number:  # a bare "LKS-670214" asks for its status (an AKL- number, the NIK first)
+            return await status_or_form(dispatcher, tracker, number)
         if intent == "deny":
             say(dispatcher, "Baik. Ada lagi yang bisa dibantu?", MAIN_MENU)
             return [AllSlotsReset()]  # a "no" also drops anything left from an unfinished flow

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from abc import abstractmethod
 from typing import Any
 
@@ -11,16 +10,15 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from integrations.agency import AgencyError, AgencyUnavailable, IdentityNotVerified
 from nlu.nik import normalize_nik, validate_kk_number, validate_nik
 
 from . import context
 from .common import PintuAction, choice, follow, latest_entities, latest_text, payload, say
 from .forms import open_form
+from .identity import checked
 from .logic.documents import INFO, STATUS, UNCLEAR, DocumentRequest, classify_document_request
 from .logic.replies import family_reply, ktp_status_reply
 
-log = logging.getLogger(__name__)
 # KTP states that will still change: the resident may want to hear when (siap_diambil above all).
 IN_PROGRESS = frozenset({"belum_rekam", "sudah_rekam", "dicetak", "perlu_perbaikan"})
 
@@ -174,52 +172,25 @@ class ActionDocumentStatus(PintuAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        nik, kk = tracker.get_slot("nik"), tracker.get_slot("kk_number")
+        nik, kk = str(tracker.get_slot("nik") or ""), str(tracker.get_slot("kk_number") or "")
         kind = tracker.get_slot("doc_kind") or "ktp"
         forget = [SlotSet("nik", None), SlotSet("kk_number", None), SlotSet("doc_kind", None)]
-        limiter = context.verification_limiter()
-        sender = tracker.sender_id
-        if await limiter.locked(sender):
-            say(dispatcher, "Demi keamanan data, pengecekan dikunci sementara karena terlalu "
-                "banyak percobaan yang tidak cocok. Silakan coba lagi 1 jam lagi atau datang ke "
-                "Disdukcapil dengan membawa KK.")
-            return forget
         dukcapil = context.agency().dukcapil
-        watch_ref: str | None = None
-        try:
-            if kind == "kk":
-                members = await dukcapil.kk_members(nik, kk)
-                text = family_reply(members)
-            else:
-                status = await dukcapil.ktp_status(nik, kk)
-                text = ktp_status_reply(status)
-                if status.status in IN_PROGRESS and status.resident_ref:
-                    watch_ref = status.resident_ref
-        except IdentityNotVerified:
-            left = await limiter.failed(sender)
-            # The same words whether the NIK is unknown or the KK does not match: nothing leaks.
-            text = ("Maaf, data yang Anda masukkan tidak dapat kami cocokkan. Periksa kembali NIK "
-                    "dan Nomor KK Anda.")
-            if left:
-                text += f" Sisa percobaan: {left}."
-                say(dispatcher, text, [("Coba lagi", payload(kind, "status")),
-                                       ("Bicara dengan petugas", payload("human_handoff"))])
-            else:
-                say(dispatcher, text + " Pengecekan dikunci sementara selama 1 jam demi keamanan.")
+        sender = tracker.sender_id
+        check = dict(what="NIK dan Nomor KK Anda", retry=payload(kind, "status"))
+        if kind == "kk":
+            members = await checked(dispatcher, sender, nik, lambda: dukcapil.kk_members(nik, kk),
+                                    **check)
+            if members is not None:
+                say(dispatcher, family_reply(members))
             return forget
-        except AgencyUnavailable:
-            say(dispatcher, "Maaf, layanan Disdukcapil sedang tidak dapat dihubungi. Silakan coba "
-                "lagi beberapa saat lagi. Data Anda tidak kami simpan.",
-                [("Coba lagi", payload(kind, "status"))])
+        status = await checked(dispatcher, sender, nik, lambda: dukcapil.ktp_status(nik, kk),
+                               **check)
+        if status is None:
             return forget
-        except AgencyError as exc:
-            log.error("dukcapil refused a status request: %s", type(exc).__name__)
-            say(dispatcher, "Maaf, permintaan belum dapat diproses. Silakan coba lagi nanti atau "
-                "hubungi petugas.", [("Bicara dengan petugas", payload("human_handoff"))])
-            return forget
-        await limiter.succeeded(sender)
-        say(dispatcher, text)
-        if watch_ref is not None:  # only after NIK and KK matched: the chat is the holder's
-            await follow(dispatcher, sender, agency="dukcapil", kind="ktp", ref=watch_ref,
-                         label="KTP-el", what="KTP-el Anda")
+        say(dispatcher, ktp_status_reply(status))
+        if status.status in IN_PROGRESS and status.resident_ref:
+            # Only after NIK and KK matched: the chat is the holder's.
+            await follow(dispatcher, sender, agency="dukcapil", kind="ktp",
+                         ref=status.resident_ref, label="KTP-el", what="KTP-el Anda")
         return forget

@@ -123,6 +123,12 @@ class GatewayClient:
                   "service": service},
         )
 
+    async def identity_alarm(self, failures: int, window_s: float, threshold: int) -> None:
+        """Reports a burst of failed identity checks (counts only): the gateway writes the
+        admins' audit entry and shows it on /metrics."""
+        await self._request("POST", "/internal/v1/identity-alarms", json={
+            "failures": failures, "window_s": int(window_s), "threshold": threshold})
+
     async def consent_topics(self, sender_id: str, kecamatan: str | None = None
                              ) -> dict[str, Any]:
         """The topics the resident may choose (title, payload, the exact words stored with the

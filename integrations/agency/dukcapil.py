@@ -101,7 +101,8 @@ def _document(doc: Document) -> dict[str, str]:
 
 
 class DukcapilClient(ServiceClient):
-    """Disdukcapil's API. Every identity call raises IdentityNotVerified on a NIK/KK mismatch."""
+    """Disdukcapil's API. Every identity call raises IdentityNotVerified on a mismatch (NIK/KK, or
+    registration number/parent NIK)."""
 
     service = "dukcapil"
 
@@ -145,7 +146,15 @@ class DukcapilClient(ServiceClient):
             submitted_at=parse_datetime(d.get("submitted_at")),
             created=bool(d.get("created", True))), data, self.service)
 
-    async def birth_registration(self, number: str) -> BirthRegistration:
-        data = await self.http.request("GET", "/dukcapil/v1/birth-registrations/{number}",
-                                       path_params={"number": number.strip().upper()})
+    async def birth_registration(self, number: str, nik: str) -> BirthRegistration:
+        """A birth registration's status, told only when `nik` is a parent's NIK recorded in it.
+
+        Raises:
+            IdentityNotVerified: the number is unknown, or the NIK is not a parent's in it (the
+                agency does not say which).
+        """
+        data = await self.http.request("POST", "/dukcapil/v1/birth-registrations/status",
+                                       idempotent=True,
+                                       json={"registration_number": number.strip().upper(),
+                                             "nik": nik})
         return parse(BirthRegistration.from_json, data, self.service)

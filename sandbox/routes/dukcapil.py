@@ -1,7 +1,8 @@
 """Dukcapil (population registry): identity checks, KTP-el status, KK members, birth registration.
 
 Identity failures answer the same 404 `identity_not_verified` whether the NIK is unknown or the KK
-does not match, from one query, so neither the body nor the timing tells which.
+does not match, from one query, so neither the body nor the timing tells which. A birth
+registration's status is told the same way: only for its number together with a parent's NIK.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from datetime import date, datetime, timedelta
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from ..catalog import BIRTH_STATUSES, KTP_STATUSES, label
 from ..clock import wib
@@ -192,13 +193,25 @@ def submit_birth_registration(body: BirthRegistrationIn, session: SessionDep, no
     return _receipt(row, created=True)
 
 
-@router.get("/birth-registrations/{number}", response_model=BirthRegistrationOut,
-            responses=error_responses(404), summary="Status and history of a birth registration")
-def birth_registration(number: str, session: SessionDep) -> BirthRegistrationOut:
+class BirthStatusIn(BaseModel):
+    registration_number: str = Field(pattern=r"^[Aa][Kk][Ll]-\d{6}$",
+                                     examples=["AKL-100001"])
+    nik: Nik = Field(description="NIK of the father or the mother, as recorded in the "
+                                 "registration")
+
+
+@router.post("/birth-registrations/status", response_model=BirthRegistrationOut,
+             responses=IDENTITY_ERRORS,
+             summary="Status and history of a birth registration, for a parent named in it")
+def birth_registration(body: BirthStatusIn, session: SessionDep) -> BirthRegistrationOut:
+    # One query for every case: an unknown number, a NIK that is no parent's and a NIK of
+    # another registration do the same work and get the same answer.
     row = session.scalar(select(BirthRegistration).where(
-        BirthRegistration.number == number.strip().upper()))
+        BirthRegistration.number == body.registration_number.upper(),
+        or_(BirthRegistration.father_nik == body.nik, BirthRegistration.mother_nik == body.nik)))
     if row is None:
-        raise ApiError(404, "registration_not_found", "Nomor registrasi tidak ditemukan.")
+        raise ApiError(404, "identity_not_verified",
+                       "Nomor registrasi dan NIK tidak cocok dengan data pengajuan.")
     return BirthRegistrationOut(
         registration_number=row.number, status=row.status,
         status_label=label(BIRTH_STATUSES, row.status), child_initials=initials(row.child_name),

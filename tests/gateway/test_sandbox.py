@@ -158,7 +158,9 @@ async def test_birth_registration_is_numbered_and_tracked(api: httpx.AsyncClient
     assert created.status_code == 201
     number = created.json()["registration_number"]
     assert re.fullmatch(r"AKL-\d{6}", number) and created.json()["status"] == "diajukan"
-    found = (await api.get(f"/dukcapil/v1/birth-registrations/{number.lower()}")).json()
+    for parent in (body["father_nik"], body["mother_nik"]):
+        found = (await api.post("/dukcapil/v1/birth-registrations/status", json={
+            "registration_number": number.lower(), "nik": parent})).json()
     assert found["child_initials"] == "K. W." and [h["status"] for h in found["history"]] == [
         "diajukan"]
     assert "Kirana" not in json.dumps(found)
@@ -173,8 +175,27 @@ async def test_birth_registration_is_numbered_and_tracked(api: httpx.AsyncClient
     again = await api.post("/dukcapil/v1/birth-registrations", json=keyed)
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.json()["registration_number"] == again.json()["registration_number"]
-    missing = await api.get("/dukcapil/v1/birth-registrations/AKL-000000")
-    assert missing.status_code == 404 and error_code(missing) == "registration_not_found"
+    assert (await api.get(f"/dukcapil/v1/birth-registrations/{number}")).status_code == 404
+
+
+@pytest.mark.asyncio
+async def test_birth_status_needs_a_parent_nik_and_says_nothing_else(
+        api: httpx.AsyncClient) -> None:
+    """An unknown number, a NIK that is nobody's parent there and another registration's parent
+    all get the same answer, byte for byte; nothing is told from the number alone."""
+    status = "/dukcapil/v1/birth-registrations/status"
+    ok = await api.post(status, json={"registration_number": "AKL-100002",
+                                      "nik": "3671015503920008"})
+    assert ok.status_code == 200 and ok.json()["status"] == "perlu_perbaikan"
+    misses = [await api.post(status, json={"registration_number": number, "nik": nik})
+              for number, nik in (("AKL-000000", "3671015503920008"),   # unknown number
+                                  ("AKL-100002", "3671051207800099"),   # unknown NIK
+                                  ("AKL-100002", "3671070411880021"))]  # AKL-100001's father
+    assert {(m.status_code, m.content) for m in misses} == {(404, misses[0].content)}
+    assert error_code(misses[0]) == "identity_not_verified"
+    assert "100002" not in misses[0].text and "Naura" not in ok.text
+    malformed = await api.post(status, json={"registration_number": "AKL-1", "nik": "123"})
+    assert malformed.status_code == 422 and "3671" not in malformed.text
 
 
 # ------------------------------------------------------------------ LAKSA

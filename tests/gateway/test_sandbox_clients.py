@@ -69,8 +69,11 @@ async def test_dukcapil_contract(clients: AgencyClients) -> None:
         documents=[{"kind": "lampiran", "ref": "media/1.jpg"}], external_ref="PINTU-T-1")
     assert receipt.created and not again.created
     assert again.registration_number == receipt.registration_number
-    registration = await dukcapil.birth_registration(receipt.registration_number.lower())
+    registration = await dukcapil.birth_registration(receipt.registration_number.lower(),
+                                                     "3671056502830005")
     assert registration.status == "diajukan" and registration.history[0].at is not None
+    with pytest.raises(IdentityNotVerified):  # a NIK that is no parent's in it
+        await dukcapil.birth_registration(receipt.registration_number, "3671014507890002")
     with pytest.raises(AgencyRejected) as info:
         await dukcapil.submit_birth_registration(
             child_name="Kirana", birth_date="2026-12-01", birth_place="Rumah",

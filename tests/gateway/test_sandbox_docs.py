@@ -18,6 +18,8 @@ FAIL_ROWS = re.findall(r"^\| (?:unknown NIK|real NIK[^|]*) \| `(\d{16})` \| `(\d
                        re.M)
 FAMILY_ROWS = re.findall(r"^\| ([A-Z]\.(?: [A-Z]\.)*) \| ([A-Z ]+) \| ([LP]) \|$", DOC, re.M)
 OTHER_ROWS = re.findall(r"^\| (\w+) \| `([\w.-]+)`[^|]* \| `([\w:-]+)`", DOC, re.M)
+BIRTH_NIKS = dict(re.findall(r"^\| birth_registration \| `(AKL-\d{6})` \(parent NIK `(\d{16})`\)",
+                            DOC, re.M))
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -33,7 +35,7 @@ def test_the_tables_were_found() -> None:
     assert {state for state, _, _ in KTP_ROWS} == {
         "belum_wajib", "belum_rekam", "sudah_rekam", "dicetak", "siap_diambil", "sudah_diambil",
         "perlu_perbaikan"}
-    assert len(FAIL_ROWS) == 2 and len(FAMILY_ROWS) == 6
+    assert len(FAIL_ROWS) == 2 and len(FAMILY_ROWS) == 6 and len(BIRTH_NIKS) == 2
     assert {kind for kind, _, _ in OTHER_ROWS} == {
         "pbb", "pdam", "complaint", "birth_registration", "booking"}
 
@@ -62,10 +64,13 @@ async def test_family_and_failing_pairs(api: httpx.AsyncClient) -> None:
 async def test_other_records(api: httpx.AsyncClient) -> None:
     paths = {"pbb": "/tax/v1/pbb/{}", "pdam": "/tax/v1/pdam/{}",
              "complaint": "/laksa/v1/complaints/{}",
-             "birth_registration": "/dukcapil/v1/birth-registrations/{}",
              "booking": "/queue/v1/bookings/{}"}
     for kind, number, expect in OTHER_ROWS:
-        response = await api.get(paths[kind].format(number))
+        if kind == "birth_registration":  # told only with a parent's NIK (POST)
+            response = await api.post("/dukcapil/v1/birth-registrations/status", json={
+                "registration_number": number, "nik": BIRTH_NIKS[number]})
+        else:
+            response = await api.get(paths[kind].format(number))
         assert response.status_code == 200, (kind, number, response.text)
         body = response.json()
         if kind in ("pbb", "pdam"):

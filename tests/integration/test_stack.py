@@ -133,7 +133,10 @@ def test_birth_certificate_online_application(chat: Chat) -> None:
     reply = chat.say("ya")
     number = re.search(r"AKL-\d{6}", reply)
     assert number, reply
-    assert number.group(0) in chat.say(f"status {number.group(0)}")
+    # Issue 8: the status is told only after a parent's NIK recorded in it (here the mother's).
+    asked = chat.say(f"status {number.group(0)}")
+    assert number.group(0) in asked and "NIK ayah atau ibu" in asked, asked
+    assert f"Status pengajuan akta kelahiran {number.group(0)}" in chat.say("3671015503920008")
 
 
 def test_a_complaint_closed_by_laksa_is_reported_to_the_resident(

@@ -15,7 +15,7 @@ from rasa_sdk import Tracker
 
 from actions import context
 from actions.gateway_client import GatewayClient
-from actions.logic.attempts import AttemptLimiter, MemoryAttemptStore
+from actions.logic.attempts import IdentityGuard, MemoryAttemptStore
 from integrations.agency import AgencyClients, RetryPolicy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,8 +88,8 @@ def gateway() -> Iterator[FakeServer]:
 
 
 @pytest.fixture(autouse=True)
-def limiter() -> Iterator[AttemptLimiter]:
-    instance = AttemptLimiter(MemoryAttemptStore())
+def limiter() -> Iterator[IdentityGuard]:
+    instance = IdentityGuard(MemoryAttemptStore(), on_alarm=context.report_alarm)
     context.override(limiter=instance)
     yield instance
     context.reset()

@@ -114,19 +114,19 @@ async def test_kk_members_are_masked(agency: FakeServer, domain: dict[str, Any])
     assert "B.S. (Kepala Keluarga)" in texts(dispatcher)
 
 
-async def test_wrong_kk_reveals_nothing_and_three_misses_lock(agency: FakeServer,
-                                                             domain: dict[str, Any]) -> None:
+async def test_wrong_kk_reveals_nothing_and_five_misses_lock(agency: FakeServer,
+                                                            domain: dict[str, Any]) -> None:
     agency.on("POST", "/dukcapil/v1/ktp/status", status=404, body={"error": {
         "code": "identity_not_verified", "message": "NIK dan nomor KK tidak cocok"}})
     replies = []
-    for _ in range(4):
+    for _ in range(6):
         dispatcher = CollectingDispatcher()
         await ActionDocumentStatus().run(dispatcher, status_tracker(sender="api:tamu"), domain)
         replies.append(texts(dispatcher))
-    assert "tidak dapat kami cocokkan" in replies[0] and "Sisa percobaan: 2" in replies[0]
-    assert "dikunci" in replies[2]
-    assert "dikunci" in replies[3]
-    assert len(agency.requests) == 3  # the locked fourth try never reached Dukcapil
+    assert "tidak dapat kami cocokkan" in replies[0] and "Sisa percobaan: 4" in replies[0]
+    assert "dikunci" in replies[4] and "1 jam" in replies[4]
+    assert "dikunci" in replies[5]
+    assert len(agency.requests) == 5  # the locked sixth try never reached Dukcapil
     assert all(NIK not in r and "tidak terdaftar" not in r for r in replies)
 
 

@@ -6,7 +6,6 @@ from datetime import date
 
 import pytest
 
-from actions.logic.attempts import AttemptLimiter, MemoryAttemptStore
 from actions.logic.dates import next_service_days, parse_date
 from actions.logic.documents import INFO, STATUS, UNCLEAR, classify_document_request
 from actions.logic.fallback import fallback_options
@@ -131,16 +130,3 @@ def test_yes_words(text: str) -> None:
 def test_cancel_and_skip_words() -> None:
     assert is_cancel("batal") and is_cancel("gak jadi") and is_skip("lewati")
     assert is_skip("tidak ada") and not is_skip("ini fotonya")
-
-
-async def test_verification_locks_after_three_failures_then_unlocks_after_an_hour() -> None:
-    now = [1000.0]
-    limiter = AttemptLimiter(MemoryAttemptStore(), clock=lambda: now[0])
-    assert await limiter.failed("s") == 2
-    assert await limiter.failed("s") == 1
-    assert not await limiter.locked("s")
-    assert await limiter.failed("s") == 0
-    assert await limiter.locked("s")
-    assert not await limiter.locked("other")
-    now[0] += 3601
-    assert not await limiter.locked("s")
