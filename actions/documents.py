@@ -15,7 +15,7 @@ from nlu.nik import normalize_nik, validate_kk_number, validate_nik
 from . import context
 from .common import PintuAction, choice, follow, latest_entities, latest_text, payload, say
 from .forms import open_form
-from .identity import checked
+from .identity import checked, refused_before_asking
 from .logic.documents import INFO, STATUS, UNCLEAR, DocumentRequest, classify_document_request
 from .logic.replies import family_reply, ktp_status_reply
 
@@ -111,6 +111,8 @@ class DocumentRouter(PintuAction):
                   domain: dict[str, Any]) -> list[EventType]:
         request = parse_choice(choice(tracker)) or classify_document_request(latest_text(tracker))
         if request.mode == STATUS and self.has_status:
+            if await refused_before_asking(dispatcher, tracker.sender_id):
+                return [SlotSet("choice", None)]
             return [SlotSet("choice", None), *self.start_status(tracker)]
         if request.mode == UNCLEAR:
             self.unclear(dispatcher)

@@ -45,6 +45,19 @@ def refusal_text(refusal: Refusal) -> str:
             f"atau {OFFICE}.")
 
 
+def tell(dispatcher: CollectingDispatcher, refusal: Refusal, before: str = "") -> None:
+    say(dispatcher, before + refusal_text(refusal),
+        [("Bicara dengan petugas", payload("human_handoff"))])
+
+
+async def refused_before_asking(dispatcher: CollectingDispatcher, sender_id: str) -> bool:
+    """Says why, when this chat may not check anything now: no numbers are asked in vain."""
+    refusal = await context.identity_guard().sender_refusal(sender_id)
+    if refusal is not None:
+        tell(dispatcher, refusal)
+    return refusal is not None
+
+
 async def checked(dispatcher: CollectingDispatcher, sender_id: str, nik: str,
                   call: Callable[[], Awaitable[T]], *, what: str, retry: str) -> T | None:
     """The agency's answer to `call`, or None after telling the resident why there is none.
@@ -57,8 +70,7 @@ async def checked(dispatcher: CollectingDispatcher, sender_id: str, nik: str,
     guard = context.identity_guard()
     refused = await guard.refusal(sender_id, nik)
     if refused is not None:
-        say(dispatcher, refusal_text(refused),
-            [("Bicara dengan petugas", payload("human_handoff"))])
+        tell(dispatcher, refused)
         return None
     try:
         return await call()
@@ -71,9 +83,7 @@ async def checked(dispatcher: CollectingDispatcher, sender_id: str, nik: str,
             say(dispatcher, f"{text} Sisa percobaan: {left}.",
                 [("Coba lagi", retry), ("Bicara dengan petugas", payload("human_handoff"))])
         else:
-            refusal = await guard.refusal(sender_id, nik) or Refusal.SENDER
-            say(dispatcher, f"{text} {refusal_text(refusal)}",
-                [("Bicara dengan petugas", payload("human_handoff"))])
+            tell(dispatcher, await guard.refusal(sender_id, nik) or Refusal.SENDER, f"{text} ")
     except AgencyUnavailable:
         say(dispatcher, "Maaf, layanan Disdukcapil sedang tidak dapat dihubungi. Silakan coba "
             "lagi beberapa saat lagi. Data Anda tidak kami simpan.", [("Coba lagi", retry)])

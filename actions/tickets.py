@@ -21,7 +21,7 @@ from . import context
 from .common import PintuAction, latest_entities, latest_text, payload, say
 from .forms import open_form
 from .gateway_client import GatewayError, TicketNotFound
-from .identity import checked
+from .identity import checked, refused_before_asking
 from .logic.tickets import history_reply, normalize_ticket
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,8 @@ async def status_or_form(dispatcher: CollectingDispatcher, tracker: Tracker,
                          number: str) -> list[EventType]:
     """Answers a number's status, or opens status_form to ask the NIK it needs first."""
     if needs_identity(number):
+        if await refused_before_asking(dispatcher, tracker.sender_id):
+            return []
         return open_form("status_form", {"ticket_id": number, "parent_nik": given_nik(tracker)})
     await answer_status(dispatcher, number)
     return []

@@ -167,17 +167,26 @@ class IdentityGuard:
     async def alarm_on(self) -> bool:
         return await self.store.exists(self.ALARM)
 
-    async def refusal(self, sender_id: str, nik: str) -> Refusal | None:
-        """Why a check of `nik` from this chat must not be made now (None: it may)."""
-        now, lim = self.clock(), self.limits
-        failures = await self.store.count(self._sender(sender_id), now, lim.sender_window_s)
+    async def sender_refusal(self, sender_id: str) -> Refusal | None:
+        """Why this chat may not check anything now (None: it may), before numbers are asked."""
+        lim = self.limits
+        failures = await self.store.count(self._sender(sender_id), self.clock(),
+                                          lim.sender_window_s)
         if failures >= lim.per_sender:
             return Refusal.SENDER
-        if await self.store.count(self._nik(nik), now, lim.nik_window_s) >= lim.per_nik:
-            return Refusal.NIK
         if failures >= lim.per_sender_during_alarm and await self.alarm_on():
             return Refusal.ALARM
         return None
+
+    async def refusal(self, sender_id: str, nik: str) -> Refusal | None:
+        """Why a check of `nik` from this chat must not be made now (None: it may)."""
+        refused = await self.sender_refusal(sender_id)
+        if refused is Refusal.SENDER:
+            return refused
+        if await self.store.count(self._nik(nik), self.clock(),
+                                  self.limits.nik_window_s) >= self.limits.per_nik:
+            return Refusal.NIK
+        return refused
 
     async def failed(self, sender_id: str, nik: str) -> int:
         """Records a failed check; returns how many tries this chat has left."""

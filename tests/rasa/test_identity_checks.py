@@ -16,7 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import context
 from actions.birth import ActionBirthCertificate
 from actions.conversation import ActionStrayAnswer
-from actions.documents import ActionDocumentStatus
+from actions.documents import ActionDocumentStatus, ActionKtp
 from actions.gateway_client import GatewayClient
 from actions.logic.attempts import (
     Burst,
@@ -155,6 +155,24 @@ async def test_five_failures_per_chat_shared_by_ktp_and_birth_checks(
     assert len(agency.requests) == 5  # the refused check never reached Dukcapil
     agency.on("POST", BIRTH, body=REGISTRATION)
     assert "Perlu perbaikan" in (await birth_check(domain, "api:orang-lain"))[0]
+
+
+async def test_a_locked_chat_is_told_before_any_number_is_asked(
+        agency: FakeServer, domain: dict[str, Any]) -> None:
+    agency.on("POST", BIRTH, status=404, body=MISMATCH)
+    for _ in range(5):
+        await birth_check(domain, "api:tamu")
+    for action, text, intent in ((ActionRequestStatus, "status AKL-100002", "request_status"),
+                                 (ActionKtp, "ktp saya sudah jadi belum", "ktp")):
+        dispatcher = CollectingDispatcher()
+        events = await action().run(dispatcher, make_tracker(text, intent, sender="api:tamu"),
+                                    domain)
+        assert "dikunci" in texts(dispatcher) and "NIK" not in texts(dispatcher)
+        assert slots(events).get("route") is None
+    dispatcher = CollectingDispatcher()
+    events = await ActionKtp().run(dispatcher, make_tracker("ktp saya sudah jadi belum", "ktp",
+                                                            sender="api:warga"), domain)
+    assert slots(events)["route"] == "doc_status_form"
 
 
 async def test_a_success_does_not_reset_the_count(agency: FakeServer,
