@@ -72,6 +72,7 @@ class Options:
     baseline: bool = True
     profile: Path | None = None
     work: Path = ROOT / "var" / "bench"
+    worker_root: Path = ROOT  # another checkout's worker: before/after comparisons
 
 
 def _reply_text(marker: str) -> str:
@@ -87,7 +88,7 @@ def _marker_of(text_: str) -> str | None:
 def worker_env(options: Options, graph_url: str) -> dict[str, str]:
     """The worker as production runs it, talking to the fakes, with the rate limit lifted."""
     env = {
-        **os.environ, "PYTHONPATH": str(ROOT), "PINTU_ENV": "development",
+        **os.environ, "PYTHONPATH": str(options.worker_root), "PINTU_ENV": "development",
         "DATABASE_URL": options.database_url, "REDIS_URL": options.redis_url,
         "TELEGRAM_BOT_TOKEN": "",
         "WHATSAPP_ACCESS_TOKEN": WA_TOKEN, "WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID,
@@ -102,14 +103,15 @@ def worker_env(options: Options, graph_url: str) -> dict[str, str]:
     return env
 
 
-def start_worker(env: dict[str, str], log_path: Path,
-                 profile: Path | None = None) -> subprocess.Popen[bytes]:
+def start_worker(env: dict[str, str], log_path: Path, profile: Path | None = None,
+                 root: Path = ROOT) -> subprocess.Popen[bytes]:
+    """`python -m bot.worker` of the checkout at `root`, under cProfile with `profile`."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     python = str(ROOT / ".venv" / "bin" / "python")
     argv = [python, "-m", "cProfile", "-o", str(profile), "-m", "bot.worker"] if profile else \
         [python, "-m", "bot.worker"]
     with log_path.open("ab") as log_file:
-        return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log_file,  # noqa: S603
+        return subprocess.Popen(argv, cwd=root, env=env, stdout=log_file,  # noqa: S603
                                 stderr=subprocess.STDOUT, start_new_session=True)
 
 
@@ -313,7 +315,7 @@ async def scenario(options: Options, graph: GraphProcesses, phase: int) -> dict[
         say(f"  queued in {enqueue_s:.1f} s; starting the worker")
         before = cpu.snapshot({**graph.pids})
         started_wall, started = time.time(), time.monotonic()
-        worker = start_worker(env, log_path, options.profile)
+        worker = start_worker(env, log_path, options.profile, options.worker_root)
         drained = await _wait_drained(dispatcher, options.messages,
                                       timeout_s=60 + options.messages / 50)
         usage_capacity = cpu.usage(before, cpu.snapshot({**graph.pids, "worker": worker.pid}))
@@ -413,11 +415,15 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Options]:
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--profile", type=Path, default=None,
                         help="run the worker under cProfile, stats written to this file")
+    parser.add_argument("--worker-root", type=Path, default=ROOT,
+                        help="run the worker of another checkout (e.g. `git archive` of an "
+                             "older commit) to compare before and after a change")
     parser.add_argument("--database-url", default=database_url_default())
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14",
                         help="flushed at the start (db 14 by default)")
     args = parser.parse_args(argv)
-    options = Options(messages=args.messages, residents=args.residents,
+    options = Options(worker_root=args.worker_root.resolve(), messages=args.messages,
+                      residents=args.residents,
                       latency_messages=args.latency_messages, offered=args.offered,
                       graph_workers=args.graph_workers, concurrency=args.concurrency,
                       database_url=args.database_url, redis_url=args.redis_url,
@@ -436,6 +442,7 @@ def main(argv: list[str] | None = None) -> None:
                    "latency_messages": options.latency_messages, "offered": options.offered,
                    "graph_workers": options.graph_workers,
                    "sender_concurrency": options.concurrency or DEFAULT_CONCURRENCY,
+                   "worker_root": str(options.worker_root),
                    "whatsapp_rate_per_s": float(LIFTED_RATE)},
     }
     started = time.monotonic()
