@@ -104,6 +104,8 @@ class ProxyThread:
         self._call(self.proxy.aclose())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
+        if not self._thread.is_alive():
+            self._loop.close()  # else its self-pipe sockets leak (ResourceWarning in tests)
 
 
 def _free_port() -> int:

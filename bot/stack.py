@@ -156,8 +156,10 @@ class Stack:
             env["RUN_WORKERS"] = "false"
             env.update(rasa_redis_env(env.get("RASA_REDIS_URL") or env["REDIS_URL"]))
             # A crashed Rasa's claim on a conversation blocks the others until it expires
-            # (Rasa's default: 60 s); 20 s outlasts the gateway's 10 s wait for a turn.
-            env.setdefault("TICKET_LOCK_LIFETIME", "20")
+            # (Rasa's default: 60 s). Shorter than the gateway's 10 s wait for a turn, the
+            # message it was running is answered by another server within that wait, once;
+            # longer, the gateway gives up and retries it, and the turn runs twice.
+            env.setdefault("TICKET_LOCK_LIFETIME", "8")
             env.setdefault("RASA_TRACKER_TTL_S", str(RASA_TRACKER_TTL_S))
         return env
 
@@ -267,6 +269,10 @@ def _run() -> int:
     print("Starting Pintu: agency sandbox, action server, Rasa and gateway (about a minute)...")
     stack.start()
     p = stack.ports
+    if stack.replicas > 1:
+        print(f"{stack.replicas} gateways ({', '.join(stack.urls('gateway'))}), "
+              f"{stack.replicas} workers and {stack.replicas} Rasa servers "
+              f"({', '.join(stack.urls('rasa'))}) share Redis and the database.")
     print(
         f"\nPintu is ready on http://127.0.0.1:{p.gateway} (readiness: /readyz, logs: var/log/).\n"
         "Chat from another terminal:\n"
