@@ -78,13 +78,16 @@ run: setup
 	@$(PY) -m bot.stack run
 
 # Each benchmark starts its own stack on ports 28000/25005/25055/28100 (PostgreSQL pintu_bench,
-# Redis db 14), one after the other; bench.outreach needs no stack (PostgreSQL
+# Redis db 14), one after the other; bench.dispatch needs no Rasa (PostgreSQL pintu_bench, Redis
+# db 14, a worker process, the fake Graph API in two processes on a free port) and bench.growth
+# runs that stack, then dispatch, on the same; bench.outreach needs no stack (PostgreSQL
 # pintu_bench_campaigns, Redis db 10, a worker process against fake channel APIs); bench.fuzz
 # runs one gateway process on port 28400 (PostgreSQL pintu_bench_fuzz, Redis db 6); bench.faults
 # runs on 29000/26005/26055/29100 (PostgreSQL pintu_bench_faults, a redis-server of its own), then
 # again with two gateways, two workers and two Rasa servers (29001, 26006).
 bench: setup
 	@$(PY) -m bench.train && $(PY) -m bench.channels && $(PY) -m bench.inbox && \
+		$(PY) -m bench.dispatch && $(PY) -m bench.growth && \
 		$(PY) -m bench.outreach && $(PY) -m bench.fuzz && $(PY) -m bench.faults && \
 		$(PY) -m bench.faults --replicas 2
 
