@@ -175,7 +175,7 @@ def background_tasks(services: Services) -> list[asyncio.Task[None]]:
         tasks.append(asyncio.create_task(retention.run_forever(
             services.sessions, services.store.redis, settings.media_dir,
             retention.Policy.from_settings(settings), interval_s=settings.retention_interval_s,
-            forget=services.rights.forget_pending)))
+            catch_up=services.rights.catch_up)))
     if settings.run_model_jobs:
         from .learning.jobs import JobRunner, RunnerConfig
 

@@ -36,6 +36,7 @@ from .models import Contact, Conversation, HandoffNote, HandoffRequest, Message,
 from .office import OfficeHours
 from .outbound import whatsapp_templates, window_key
 from .staff.audit import record as audit
+from .staff.audit import record_view as audit_view
 from .staff.auth import SignedIn, can
 from .staff.masking import has_personal, mask_personal
 
@@ -69,6 +70,9 @@ SERVICE_LABELS = {
 }
 RATING_TTL_S = 3 * 24 * 3600
 TRANSCRIPT_LIMIT = 200
+# An update of an open conversation (`after` > 0) is recorded when the officer has no view of it
+# on record this long: a working day, as long as a staff session lasts.
+VIEW_SPAN = timedelta(hours=12)
 
 JOINED = ("Anda sekarang terhubung dengan petugas {name}. Silakan sampaikan keperluan Anda; "
           "petugas membalas di chat ini.")
@@ -643,13 +647,17 @@ class HandoffService:
             if after == 0:
                 audit(session, staff.staff_id, "view_conversation",
                       subject=f"handoff:{handoff_id}", ip=ip)
+            else:  # an open view's new messages; without a view on record, this is one
+                audit_view(session, staff.staff_id, "view_conversation", f"handoff:{handoff_id}",
+                           ip=ip, within=VIEW_SPAN)
             return {
                 "handoff": self._summary(handoff, names, utcnow(), []) | {
                     "note": mask_personal(handoff.note or ""),
                     "resolution": handoff.resolution, "rating": handoff.rating,
                     "mine": handoff.assigned_to == staff.staff_id},
                 "messages": [self._message_view(m, names) for m in reversed(messages)],
-                "notes": [{"id": n.id, "by": names.get(n.staff_id or 0, "?"), "text": n.text,
+                "notes": [{"id": n.id, "by": names.get(n.staff_id or 0, "?"),
+                           "text": mask_personal(n.text),
                            "at": aware(n.created_at).isoformat()} for n in notes],
                 "sender": handoff.sender_id,
             }

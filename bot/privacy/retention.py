@@ -221,18 +221,18 @@ def _count(session: Session, statement: Executable) -> int:
 
 async def run_forever(sessions: sessionmaker, redis: Redis, media_root: Path, policy: Policy,
                       *, interval_s: float,
-                      forget: Callable[[], Awaitable[int]] | None = None,
+                      catch_up: Callable[[], Awaitable[int]] | None = None,
                       poll_s: float = 60.0) -> None:
     """The worker's loop: a sweep every `interval_s` (once across all processes, by a Redis
-    key), and each minute the Rasa tracker resets that waited for Rasa (`forget`: an async
-    callable, `Rights.forget_pending`)."""
+    key), and each minute `catch_up` (`Rights.catch_up`: erasures and tracker resets left
+    over)."""
     while True:
         # First a pause: a process that restarts in a loop must not sweep in a loop.
         await asyncio.sleep(min(poll_s, interval_s))
         raise_if_cancelled()
         try:
-            if forget is not None:
-                await forget()
+            if catch_up is not None:
+                await catch_up()
             if await redis.set(LOCK_KEY, str(int(time.time())), nx=True,
                                ex=max(1, int(interval_s))):
                 swept = await in_thread(sweep, sessions, media_root, policy)

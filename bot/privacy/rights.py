@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -51,6 +52,10 @@ ACCESS, ERASE, YES, NO = (PREFIX + p for p in ("data", "erase", "yes", "no"))
 MENU = "/help"
 PENDING_TTL_S = 10 * 60
 FORGET_LATER = "pintu:privacy:forget"  # senders whose Rasa tracker could not be reset yet
+# Senders who confirmed erasure -> when: the erasure runs once the answer is stored; one still
+# here after ERASE_GRACE_S (a worker died between the two) is erased by `catch_up`.
+ERASE_DUE = "pintu:privacy:erase-due"
+ERASE_GRACE_S = 300
 
 Command = Literal["access", "erase", "yes", "no"]
 _BUTTONS: dict[str, Command] = {ACCESS: "access", ERASE: "erase", YES: "yes", NO: "no"}
@@ -194,8 +199,13 @@ class Rights:
         channel, chat_id = split_sender(sender)
         since = received_at or utcnow()
         if pending is not None and asked == "yes":
-            asked_at = datetime.fromisoformat(str(pending))
-            held = await asyncio.to_thread(self._holdings, channel, chat_id, asked_at)
+            try:
+                held = await asyncio.to_thread(self._holdings, channel, chat_id,
+                                               datetime.fromisoformat(str(pending)))
+            except Exception:  # the message is tried again: the question must still wait
+                await self._redis.set(self._pending_key(sender), pending, ex=PENDING_TTL_S)
+                raise
+            await self._redis.zadd(ERASE_DUE, {sender: time.time()})
             text_out = NOTHING if held.empty else done_text(held, _open_tickets(held))
             return Answer(await self._remember(sender, [BotMessage(text=text_out)]), erase=True)
         if asked == "access":
@@ -243,6 +253,7 @@ class Rights:
         if done.handoffs:
             await publish(self._redis, {"type": "queue"})
         await self.forget(sender)
+        await self._redis.zrem(ERASE_DUE, sender)
         log.info("resident data erased: %s", done.counts())
         return done
 
@@ -267,12 +278,16 @@ class Rights:
         await self._redis.srem(FORGET_LATER, sender)
         return True
 
-    async def forget_pending(self) -> int:
-        """Retries the tracker resets Rasa was not there for; how many went through."""
+    async def catch_up(self) -> int:
+        """The worker's minute: erasures confirmed but not done after ERASE_GRACE_S, and the
+        tracker resets Rasa was not there for; how many of either went through."""
         done = 0
+        late = await self._redis.zrangebyscore(ERASE_DUE, 0, time.time() - ERASE_GRACE_S)
+        for sender in late:
+            await self.erase(str(sender))
+            done += 1
         for sender in await self._redis.smembers(FORGET_LATER):
-            if await self.forget(str(sender)):
-                done += 1
-            else:
+            if not await self.forget(str(sender)):
                 break
+            done += 1
         return done

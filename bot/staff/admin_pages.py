@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from . import accounts, audit, auth
 from .auth import SignedIn
+from .masking import mask_personal
 from .web import ROLE_LABELS, RowId, client_ip, render, require_role, run_db, templates, verify_csrf
 
 ADMIN = require_role("admin")
@@ -52,8 +53,14 @@ ACTION_LABELS = {
     "canned_saved": "Menyimpan balasan cepat",
     "canned_deleted": "Menghapus balasan cepat",
     "availability": "Mengubah kesiapan menerima chat",
+    "view_queue": "Melihat antrean kotak masuk",
+    "view_staff_accounts": "Melihat daftar akun petugas",
+    "view_audit_log": "Melihat log audit",
+    "view_nlu_review": "Melihat pesan untuk tinjauan NLU",
+    "view_nlu_message": "Membuka satu pesan tinjauan NLU",
 }
 templates.env.globals["action_label"] = lambda action: ACTION_LABELS.get(action, action)
+templates.env.filters["mask"] = mask_personal  # typed reasons may hold a number, too
 
 router = APIRouter(prefix="/staff/admin", include_in_schema=False,
                    dependencies=[Depends(ADMIN), Depends(verify_csrf)])
@@ -61,9 +68,15 @@ router = APIRouter(prefix="/staff/admin", include_in_schema=False,
 
 # -- staff accounts ----------------------------------------------------------------------------
 
+def _staff_rows(session: Session, admin_id: int, ip: str | None) -> list[accounts.StaffRow]:
+    rows = accounts.list_staff(session)
+    audit.record(session, admin_id, "view_staff_accounts", "staff_accounts", ip=ip)
+    return rows
+
+
 async def _users_page(request: Request, admin: SignedIn, *, status_code: int = 200,
                       error: str | None = None, form: dict[str, str] | None = None) -> Response:
-    rows = await run_db(request, accounts.list_staff)
+    rows = await run_db(request, _staff_rows, admin.staff_id, client_ip(request))
     notice = NOTICES.get(request.query_params.get("pesan", "")) if status_code == 200 else None
     return render(request, "admin_users.html", admin, status_code=status_code, rows=rows,
                   roles=auth.ROLES, error=error, notice=notice, form=form or {},
@@ -160,10 +173,13 @@ def _parse_staff(value: str) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-def _audit_data(session: Session, staff_id: int | None, action: str,
-                page: int) -> dict[str, Any]:
+def _audit_data(session: Session, staff_id: int | None, action: str, page: int,
+                admin_id: int, ip: str | None) -> dict[str, Any]:
     found, more = audit.entries(session, staff_id=staff_id, action=action or None, page=page,
                                 per_page=PER_PAGE)
+    # After the read: the page shows what was there before this view.
+    audit.record(session, admin_id, "view_audit_log", "audit_log", ip=ip,
+                 detail={"staff": staff_id, "action": action or None, "page": page})
     return {"entries": found, "more": more, "staff_rows": accounts.list_staff(session),
             "actions": audit.actions(session)}
 
@@ -174,7 +190,8 @@ async def audit_log(request: Request, admin: Annotated[SignedIn, Depends(ADMIN)]
     staff_id = _parse_staff(staff)
     action = action[:40]
     number = min(int(page), 100_000) if page.isdigit() and int(page) > 0 else 1
-    data = await run_db(request, _audit_data, staff_id, action, number)
+    data = await run_db(request, _audit_data, staff_id, action, number, admin.staff_id,
+                        client_ip(request))
     filters = {k: v for k, v in (("staff", staff if staff_id is not None else ""),
                                  ("action", action)) if v}
 

@@ -1,14 +1,21 @@
-"""The audit log: who saw or did what, when. Written in the same transaction as the act."""
+"""The audit log: who saw or did what, when. Written in the same transaction as the act.
+
+Every staff route that shows personal data records its view (docs/staff.md, "Audit log", lists
+them). Screens that refresh themselves (the inbox queue at every change, an open conversation's
+new messages) use `record_view`, which writes one entry per officer, subject and content shown
+within a window instead of one per refresh.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..db import utcnow
 from ..models import AuditEntry, StaffUser
 
 NO_STAFF = 0  # the `staff_id` filter that selects entries without an account (unknown names)
@@ -20,6 +27,22 @@ def record(session: Session, staff_id: int | None, action: str, subject: str | N
     """Adds one entry. `detail` must never hold personal data itself, only ids and kinds."""
     session.add(AuditEntry(staff_id=staff_id, action=action, subject=subject,
                            reason=(reason or None) and reason[:500], detail=detail or {}, ip=ip))
+
+
+def record_view(session: Session, staff_id: int, action: str, subject: str, *,
+                detail: dict[str, Any] | None = None, ip: str | None = None,
+                within: timedelta = timedelta(minutes=10)) -> bool:
+    """Records a view unless this officer's latest entry of the same action and subject, within
+    `within`, showed the same (`detail`); whether an entry was added."""
+    latest = session.scalar(
+        select(AuditEntry).where(AuditEntry.staff_id == staff_id, AuditEntry.action == action,
+                                 AuditEntry.subject == subject,
+                                 AuditEntry.at >= utcnow() - within)
+        .order_by(AuditEntry.id.desc()).limit(1))
+    if latest is not None and dict(latest.detail or {}) == (detail or {}):
+        return False
+    record(session, staff_id, action, subject, detail=detail, ip=ip)
+    return True
 
 
 @dataclass(frozen=True)

@@ -70,17 +70,23 @@ async def inbox_page(request: Request,
 
 
 @router.get("/staff/api/queue")
-async def queue(staff: Annotated[SignedIn, Depends(current_staff)],
+async def queue(request: Request, staff: Annotated[SignedIn, Depends(current_staff)],
                 s: Annotated[Services, Depends(services)]) -> dict[str, Any]:
     result = await s.handoffs.queue(staff)
-    result["available"] = await asyncio.to_thread(_available, s, staff.staff_id)
+    shown = {"handoffs": sorted(item["id"] for part in ("waiting", "mine", "others")
+                                for item in result[part])[:200],
+             "live": sorted(item["contact_id"] for item in result["live"])[:200]}
+    result["available"] = await run_db(request, _seen, staff.staff_id, shown,
+                                       client_ip(request))
     return result
 
 
-def _available(s: Services, staff_id: int) -> bool:
-    with s.sessions() as session:
-        user = session.get(StaffUser, staff_id)
-        return bool(user and user.available)
+def _seen(session: Session, staff_id: int, shown: dict[str, list[int]], ip: str | None) -> bool:
+    """Records what the queue showed (residents' last messages, masked), once per change in ten
+    minutes, since the page reloads it at every event; whether the officer takes chats."""
+    audit.record_view(session, staff_id, "view_queue", "queue", detail=shown, ip=ip)
+    user = session.get(StaffUser, staff_id)
+    return bool(user and user.available)
 
 
 @router.get("/staff/api/handoffs/{handoff_id}")

@@ -35,8 +35,12 @@ def _ids(raw: str) -> list[int]:
     return found[:5000]
 
 
-def _page_data(session: Session, reason: str | None) -> dict[str, Any]:
+def _page_data(session: Session, reason: str | None, admin_id: int,
+               ip: str | None) -> dict[str, Any]:
     groups = predictions.review_groups(session, reason=reason)
+    # Residents' messages (masked, but still their words): every view is on record.
+    audit.record(session, admin_id, "view_nlu_review", "nlu_review", ip=ip,
+                 detail={"reason": reason, "groups": len(groups)})
     return {"groups": groups, "pending": predictions.pending_count(session),
             "intents": training_data.known_intents(),
             "labelled": training_data.labelled_count(session)}
@@ -46,7 +50,7 @@ def _page_data(session: Session, reason: str | None) -> dict[str, Any]:
 async def review(request: Request, admin: Annotated[SignedIn, Depends(ADMIN)],
                  alasan: str | None = None) -> Response:
     reason = alasan if alasan in REASON_LABELS else None
-    data = await run_db(request, _page_data, reason)
+    data = await run_db(request, _page_data, reason, admin.staff_id, client_ip(request))
     notice = NOTICES.get(request.query_params.get("pesan", ""))
     return render(request, "admin_review.html", admin, reason=reason,
                   reason_labels=REASON_LABELS, notice=notice, **data)
@@ -105,10 +109,11 @@ async def act(request: Request, admin: Annotated[SignedIn, Depends(ADMIN)],
     return RedirectResponse(f"{target}{joiner}pesan={notice}", status_code=303)
 
 
-def _one(session: Session, prediction_id: int) -> dict[str, Any]:
+def _one(session: Session, prediction_id: int, admin_id: int, ip: str | None) -> dict[str, Any]:
     p = session.get(Prediction, prediction_id)
     if p is None:
         raise StaffError(404, "Pesan itu tidak ada (mungkin sudah dihapus karena masa simpan).")
+    audit.record(session, admin_id, "view_nlu_message", f"prediction:{prediction_id}", ip=ip)
     similar = predictions.review_groups(session, scan=5000, limit=1000)
     group = next((g for g in similar if prediction_id in g.ids), None)
     return {"p": p, "group_ids": group.ids if group else [p.id],
@@ -118,5 +123,5 @@ def _one(session: Session, prediction_id: int) -> dict[str, Any]:
 @router.get("/{prediction_id}")
 async def one(request: Request, admin: Annotated[SignedIn, Depends(ADMIN)],
               prediction_id: RowId) -> Response:
-    data = await run_db(request, _one, prediction_id)
+    data = await run_db(request, _one, prediction_id, admin.staff_id, client_ip(request))
     return render(request, "admin_review_one.html", admin, reason_labels=REASON_LABELS, **data)

@@ -140,16 +140,19 @@ def test_the_audit_log_lists_sign_ins_failures_and_account_creation(
 
     page.get_by_role("link", name="Log audit").click()
     rows = page.get_by_role("row")
-    # Newest first: the account creation, the sign-in, then the two failures.
-    expect(rows.nth(1)).to_contain_text("Akun dibuat")
-    expect(rows.nth(1)).to_contain_text("akun eko")
-    expect(rows.nth(1)).to_contain_text("sari")
-    expect(rows.nth(2)).to_contain_text("Masuk")
-    expect(rows.nth(3)).to_contain_text("Gagal masuk")
-    expect(rows.nth(3)).to_contain_text("sari")
-    expect(rows.nth(4)).to_contain_text("nama pengguna tidak dikenal")
-    expect(rows.nth(1)).to_contain_text("127.0.0.1")
-    expect(rows.nth(1)).to_contain_text("WIB")
+    # Newest first: the account list seen again after the creation, the account creation, the
+    # account list seen after signing in, the sign-in, then the two failures.
+    expect(rows.nth(1)).to_contain_text("Melihat daftar akun petugas")
+    expect(rows.nth(2)).to_contain_text("Akun dibuat")
+    expect(rows.nth(2)).to_contain_text("akun eko")
+    expect(rows.nth(2)).to_contain_text("sari")
+    expect(rows.nth(3)).to_contain_text("Melihat daftar akun petugas")
+    expect(rows.nth(4)).to_contain_text("Masuk")
+    expect(rows.nth(5)).to_contain_text("Gagal masuk")
+    expect(rows.nth(5)).to_contain_text("sari")
+    expect(rows.nth(6)).to_contain_text("nama pengguna tidak dikenal")
+    expect(rows.nth(2)).to_contain_text("127.0.0.1")
+    expect(rows.nth(2)).to_contain_text("WIB")
 
     page.get_by_label("Tindakan").select_option("login_failed")
     page.get_by_role("button", name="Tampilkan").click()

@@ -4,6 +4,7 @@ Redis; what is left in the database and on disk afterwards."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -272,7 +273,7 @@ def test_a_rasa_away_resets_the_tracker_later(make_gateway: Any) -> None:
     redis = gw.services.store.redis
     wait_for(lambda: gw.call(redis.smembers(rights.FORGET_LATER)), what="the reset queued")
     gw.rasa.status_code = 200
-    assert gw.call(gw.services.rights.forget_pending()) == 1
+    assert gw.call(gw.services.rights.catch_up()) == 1
     assert gw.rasa.trackers_reset == [SENDER]
     assert gw.call(redis.smembers(rights.FORGET_LATER)) == set()
 
@@ -336,3 +337,19 @@ def test_a_database_failure_during_erasure_retries_it_without_answering_again(
     assert tries == [SENDER, SENDER]
     assert len(gw.telegram.calls("sendMessage")) == 2  # told once
     assert gw.rasa.received == []
+
+
+def test_an_erasure_a_dead_worker_left_is_done_by_the_catch_up(make_gateway: Any) -> None:
+    gw: Gateway = make_gateway()
+    seed(gw)
+    redis = gw.services.store.redis
+    # Confirmed and answered four minutes ago, then the worker died before erasing: too soon.
+    gw.call(redis.zadd(rights.ERASE_DUE, {SENDER: time.time() - 240}))
+    assert gw.call(gw.services.rights.catch_up()) == 0
+    gw.call(redis.zadd(rights.ERASE_DUE, {SENDER: time.time() - 400}))
+    assert gw.call(gw.services.rights.catch_up()) == 1
+    assert gw.rasa.trackers_reset == [SENDER]
+    stored(gw, 0)
+    assert gw.call(redis.zcard(rights.ERASE_DUE)) == 0
+    with gw.services.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Consent)) == 0
