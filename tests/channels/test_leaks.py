@@ -408,3 +408,36 @@ def test_the_log_handler_masks_numbers_the_database_quotes_in_its_errors(pg_url:
     written = stream.getvalue()
     assert written.count("a round failed") == 3 and "already exists" in written
     assert_clean(written, "the gateway's log")
+
+
+@pytest.fixture
+def debug_logging() -> Iterator[None]:
+    """The gateway's own logging set up as PINTU_DEBUG does (root at DEBUG), undone afterwards."""
+    import logging
+
+    from bot.logs import configure
+
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    configure("DEBUG")
+    yield
+    for handler in root.handlers:
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
+
+
+def test_at_debug_every_library_stays_quiet_about_residents(
+        make_gateway: Any, rasa_echo: Any, debug_logging: None,
+        leak_capture: LogCapture) -> None:
+    gw: Gateway = make_gateway(rasa_echo)
+    for n, text in enumerate(SAYS):
+        gw.telegram_update(telegram_update(99000 + n, text))
+    wa_post(gw, *[text_message(WA_ID, text) for text in SAYS])
+    assert gw.http.post("/api/chat", json={"sender": leaks.PHONE, "text": SAYS[0]}).status_code \
+        == 200
+    wait_for(lambda: len(gw.telegram.calls("sendMessage")) >= len(SAYS) and
+             len(gw.graph.sent()) >= len(SAYS), timeout=30, what="every reply")
+    wait_for(lambda: gw.rows("SELECT 1 FROM messages WHERE direction = 'out' "
+                             "AND status = 'sent'"), what="the replies recorded")
+    leak_capture.assert_clean()
