@@ -1,7 +1,7 @@
 """The actions keep personal data out of the logs and out of the action server's error answers
 (issue 8): NIK validation errors, identity failures, agency errors and complaints run with the
-canaries of `tests.shared.leaks` under a capture of every record (the actions at DEBUG, rasa_sdk
-and httpx at INFO) and of stdout/stderr."""
+canaries of `tests.shared.leaks` under a capture of every record (the actions and rasa_sdk at
+DEBUG, httpx at INFO) and of stdout/stderr."""
 
 from __future__ import annotations
 

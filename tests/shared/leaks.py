@@ -3,8 +3,9 @@ leaks at the edges (logs, tracebacks, stdout/stderr, URLs, metrics, error bodies
 
 Runs in both environments. `LogCapture` sees every record any logger emits, after the logger's
 own filters and before any handler's (so a handler's redaction never hides a leak at its source):
-Pintu's own loggers are forced to DEBUG, the third-party loggers that could print URLs or bodies
-(httpx, uvicorn's access log, rasa_sdk) to INFO, whatever the code under test configures. Each
+Pintu's own loggers and rasa_sdk's are forced to DEBUG, the third-party loggers that could print
+URLs or bodies (httpx, uvicorn's access log, sanic) to INFO, whatever the code under test
+configures. Each
 record is rendered with its formatted message, its raw args, its `extra` fields, its stack and
 its exception chain (a traceback without locals, as a logging handler prints it).
 `find_leaks(text)` names each canary found in any written form; the masked forms the code gives
@@ -97,14 +98,16 @@ def assert_clean(text: str, where: str, *, words: bool = True) -> None:
 # Attributes every LogRecord has; anything else on a record came in through `extra`.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 OURS = ("bot", "integrations", "actions", "sandbox", "nlu", "pintu")
+# rasa_sdk at DEBUG too: `rasa run actions --debug` must not print trackers or slots either.
+SDK = ("rasa_sdk",)
 # Third-party loggers that print request URLs or bodies when on: held to what INFO prints.
-CHATTY = ("httpx", "uvicorn.access", "uvicorn.error", "rasa_sdk", "sanic", "telegram")
+CHATTY = ("httpx", "uvicorn.access", "uvicorn.error", "sanic", "telegram")
 
 
 def _forced_level(name: str) -> int | None:
-    for prefix, level in ((p, logging.DEBUG) for p in OURS):
+    for prefix in (*OURS, *SDK):
         if name == prefix or name.startswith(prefix + "."):
-            return level
+            return logging.DEBUG
     for prefix in CHATTY:
         if name == prefix or name.startswith(prefix + "."):
             return logging.INFO
