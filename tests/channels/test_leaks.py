@@ -19,6 +19,7 @@ import pytest
 from bot.outreach import links
 from bot.staff import auth
 from bot.staff.auth import SignedIn
+from integrations.agency.privacy import mask_nik
 from integrations.agency.status_webhook import signed_headers
 from tests.fakes.graph_api import (
     image_message,
@@ -195,6 +196,7 @@ def test_conversations_on_both_channels_the_local_chat_and_a_handoff(
     staff_urls, staff_pages = staff_screens(gw, handoff_id)
     # Staff screens show the words and mask the numbers by default.
     assert_clean(staff_pages, "the staff screens", words=False)
+    assert mask_nik(leaks.NIK) in staff_pages  # masked, not missing
     metrics = gw.http.get("/metrics").text
     assert "pintu_inbound_total" in metrics
     leak_capture.assert_clean(("/metrics", metrics), ("the URLs the gateway called",
