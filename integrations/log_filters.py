@@ -16,31 +16,33 @@ from typing import Any
 # Loggers whose records hold a request URL among their args.
 URL_LOGGERS = ("uvicorn.access", "httpx")
 # Path segments that are secrets of their own: the verification code of a document.
-_SECRET_PATHS = re.compile(r"(/api/v1/verifikasi/)[^/?#\s]+")
+_SECRET_PATHS = re.compile(r"(/api/v1/verifikasi/)[^/?#\s\"']+")
+# A path (or a URL's path) followed by a query string, anywhere in a text.
+_QUERY = re.compile(r"(/[^\s?#\"']*)\?[^\s#\"']*")
 
 
-def scrub_url(url: str) -> str:
-    """`url` (a full URL or a path) without its query string and secret path segments."""
-    base, sep, _query = url.partition("?")
-    return _SECRET_PATHS.sub(r"\1<kode>", base) + ("?<query>" if sep else "")
+def scrub_url(text: str) -> str:
+    """`text` (a URL, a path or a log line holding them) without query strings and secret path
+    segments."""
+    return _SECRET_PATHS.sub(r"\1<kode>", _QUERY.sub(r"\1?<query>", text))
 
 
 def _scrub(value: Any) -> Any:
     if isinstance(value, str):
-        return scrub_url(value) if value.startswith("/") or "://" in value else value
+        return scrub_url(value)
     if type(value).__name__ == "URL":  # httpx.URL, without importing httpx here
         return scrub_url(str(value))
     return value
 
 
 class UrlScrubbingFilter(logging.Filter):
-    """Rewrites the URL args of a record (never drops the record)."""
+    """Rewrites the URLs in a record's message and args (never drops the record)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = scrub_url(record.msg)
         if isinstance(record.args, tuple):
             record.args = tuple(_scrub(arg) for arg in record.args)
-        elif isinstance(record.msg, str):
-            record.msg = _scrub(record.msg)
         return True
 
 

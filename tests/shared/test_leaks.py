@@ -60,3 +60,32 @@ def test_the_capture_is_removed_afterwards() -> None:
         logging.getLogger("bot.z").debug("inside")
     logging.getLogger("bot.z").debug("outside")
     assert "inside" in capture.text and "outside" not in capture.text
+
+
+@pytest.mark.parametrize(("url", "scrubbed"), [
+    (f"/api/chat/messages?sender={leaks.PHONE}&wait=20", "/api/chat/messages?<query>"),
+    ("/verifikasi?kode=PNT-12345-ABCDE", "/verifikasi?<query>"),
+    ("/api/v1/verifikasi/PNT-12345-ABCDE", "/api/v1/verifikasi/<kode>"),
+    ("http://127.0.0.1:8000/api/v1/verifikasi/pnt-1?x=1", "http://127.0.0.1:8000/api/v1/verifikasi/"
+                                                          "<kode>?<query>"),
+    ("/webhooks/telegram", "/webhooks/telegram"),
+])
+def test_urls_lose_their_query_strings_and_codes(url: str, scrubbed: str) -> None:
+    from integrations.log_filters import scrub_url
+
+    assert scrub_url(url) == scrubbed
+
+
+def test_the_url_filter_rewrites_access_and_request_records() -> None:
+    from integrations.log_filters import UrlScrubbingFilter
+
+    access = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1,
+                               '%s - "%s %s HTTP/%s" %d', (
+                                   "127.0.0.1:5000", "GET", f"/x?hp={leaks.PHONE}", "1.1", 200),
+                               None)
+    assert UrlScrubbingFilter().filter(access)
+    assert access.getMessage() == '127.0.0.1:5000 - "GET /x?<query> HTTP/1.1" 200'
+    plain = logging.LogRecord("httpx", logging.INFO, __file__, 1, f"GET /x?nik={leaks.NIK}",
+                              None, None)
+    UrlScrubbingFilter().filter(plain)
+    assert find_leaks(plain.getMessage()) == []
