@@ -32,9 +32,10 @@ import time
 from typing import Any
 
 import httpx
-from sqlalchemy import text
+from sqlalchemy import select
 
 from bot.db import make_engine
+from bot.models import Message
 
 from . import agents as staff
 from . import breakdown, cpu, harness, residents
@@ -148,10 +149,9 @@ def _stored(database_url: str, markers: list[str]) -> int:
     engine = make_engine(database_url)
     try:
         with engine.connect() as connection:
-            rows = connection.execute(text(
-                "SELECT content->>'text' FROM messages WHERE direction = 'in' "
-                "AND content->>'text' LIKE '%#m%'")).scalars()
-            stored = {find_marker(row or "") for row in rows}
+            # Message contents are encrypted at rest: read through the model, searched here.
+            rows = connection.scalars(select(Message.content).where(Message.direction == "in"))
+            stored = {find_marker(row.get("text") or "") for row in rows}
     finally:
         engine.dispose()
     return sum(1 for m in markers if m in stored)

@@ -33,12 +33,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import insert, select, text
 
 from bot.db import in_transaction, make_engine, make_sessionmaker
-from bot.models import Campaign
+from bot.models import CONTACT_HASH, Campaign, CampaignRecipient, Consent, Contact
 from bot.outreach import campaigns
 from bot.outreach.segments import Segment
+from bot.privacy.crypto import lookup_hash
 from bot.stack import ROOT
 from tests.fakes.graph_api import PHONE_NUMBER_ID, FakeGraph
 from tests.fakes.server import ThreadedServer
@@ -54,25 +55,30 @@ LATE_STOPS = 200  # residents who say STOP after the campaign was queued
 
 
 def seed(engine: Any, eligible: dict[str, int]) -> None:
-    """Contacts and consents in bulk (PostgreSQL's generate_series): per channel `eligible`
-    residents, EXCLUDED_PER_CHANNEL stopped and as many with consent withdrawn."""
+    """Contacts and consents in bulk: per channel `eligible` residents, EXCLUDED_PER_CHANNEL
+    stopped and as many with consent withdrawn. Chat ids are encrypted and hashed here as the
+    models do (bulk inserts skip the models' validators)."""
+    now = datetime.now(timezone.utc)
+    withdrawn: list[int] = []
     with engine.begin() as conn:
         for channel, base in (("telegram", "7"), ("whatsapp", "62811")):
             total = eligible[channel] + 2 * EXCLUDED_PER_CHANNEL
-            conn.execute(text(
-                "INSERT INTO contacts (channel, external_id, language, status, first_seen_at, "
-                "last_seen_at, last_inbound_at) SELECT :channel, :base || lpad(g::text, 7, '0'), "
-                "'id', CASE WHEN g <= :ex THEN 'stopped' ELSE 'active' END, now(), now(), now() "
-                "FROM generate_series(1, :total) g"),
-                {"channel": channel, "base": base, "ex": EXCLUDED_PER_CHANNEL, "total": total})
+            chat_ids = [f"{base}{g:07d}" for g in range(1, total + 1)]
+            ids = conn.scalars(insert(Contact).returning(Contact.id, sort_by_parameter_order=True),
+                               [{"channel": channel, "external_id": chat_id,
+                                 "external_hash": lookup_hash(chat_id, CONTACT_HASH),
+                                 "language": "id", "first_seen_at": now, "last_seen_at": now,
+                                 "last_inbound_at": now,
+                                 "status": "stopped" if g < EXCLUDED_PER_CHANNEL else "active"}
+                                for g, chat_id in enumerate(chat_ids)]).all()
+            withdrawn += ids[EXCLUDED_PER_CHANNEL:2 * EXCLUDED_PER_CHANNEL]
         conn.execute(text(
             "INSERT INTO consents (contact_id, topic, wording, wording_version, source, "
             "granted_at) SELECT id, 'city_news', 'bench', 'bench', 'start_word', now() "
             "FROM contacts"))
         conn.execute(text(
             "UPDATE consents SET withdrawn_at = now(), withdrawn_by = 'stop_word' "
-            "WHERE contact_id IN (SELECT id FROM contacts WHERE status = 'active' AND "
-            "right(external_id, 7)::int <= :ex2)"), {"ex2": 2 * EXCLUDED_PER_CHANNEL})
+            "WHERE contact_id = ANY(:ids)"), {"ids": withdrawn})
 
 
 def open_windows(redis_url: str, engine: Any) -> None:
@@ -80,8 +86,8 @@ def open_windows(redis_url: str, engine: Any) -> None:
     import redis
 
     with engine.connect() as conn:
-        numbers = [r[0] for r in conn.execute(text(
-            "SELECT external_id FROM contacts WHERE channel = 'whatsapp'"))]
+        numbers = list(conn.scalars(select(Contact.external_id)
+                                    .where(Contact.channel == "whatsapp")))
     client = redis.Redis.from_url(redis_url)
     try:
         pipe = client.pipeline(transaction=False)
@@ -216,16 +222,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     worker.kill()
         counts, tg_times, wa_times = received(telegram, graph)
     with engine.connect() as conn:
-        due = {r[0] for r in conn.execute(text(
-            "SELECT c.external_id FROM campaign_recipients r JOIN contacts c ON c.id = "
-            "r.contact_id WHERE r.campaign_id = :c"), {"c": campaign_id})} - late
-        unconfirmed = {r[0] for r in conn.execute(text(
-            "SELECT c.external_id FROM campaign_recipients r JOIN contacts c ON c.id = "
-            "r.contact_id WHERE r.campaign_id = :c AND r.state = 'unconfirmed'"),
-            {"c": campaign_id})}
-        excluded = {r[0] for r in conn.execute(text(
-            "SELECT external_id FROM contacts c WHERE status = 'stopped' OR NOT EXISTS ("
-            "SELECT 1 FROM consents k WHERE k.contact_id = c.id AND k.withdrawn_at IS NULL)"))}
+        recipients = select(Contact.external_id).join(
+            CampaignRecipient, CampaignRecipient.contact_id == Contact.id).where(
+            CampaignRecipient.campaign_id == campaign_id)
+        due = set(conn.scalars(recipients)) - late
+        unconfirmed = set(conn.scalars(recipients.where(
+            CampaignRecipient.state == "unconfirmed")))
+        consenting = select(Consent.id).where(Consent.contact_id == Contact.id,
+                                              Consent.withdrawn_at.is_(None))
+        excluded = set(conn.scalars(select(Contact.external_id).where(
+            (Contact.status == "stopped") | ~consenting.exists())))
     engine.dispose()
     duplicates = sum(n - 1 for n in counts.values() if n > 1)
     lost = sorted(due - set(counts))
@@ -251,10 +257,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def late_stops(engine: Any, campaign_id: int) -> set[str]:
     """STOP after queueing: LATE_STOPS residents still queued withdraw their consent."""
     with engine.begin() as conn:
-        rows = conn.execute(text(
-            "SELECT c.id, c.external_id FROM campaign_recipients r JOIN contacts c ON "
-            "c.id = r.contact_id WHERE r.campaign_id = :c AND r.state = 'queued' "
-            "ORDER BY r.id DESC LIMIT :n"), {"c": campaign_id, "n": LATE_STOPS}).all()
+        rows = conn.execute(select(Contact.id, Contact.external_id).join(
+            CampaignRecipient, CampaignRecipient.contact_id == Contact.id).where(
+            CampaignRecipient.campaign_id == campaign_id, CampaignRecipient.state == "queued")
+            .order_by(CampaignRecipient.id.desc()).limit(LATE_STOPS)).all()
         conn.execute(text("UPDATE consents SET withdrawn_at = now(), withdrawn_by = 'stop_word' "
                           "WHERE contact_id = ANY(:ids)"), {"ids": [r[0] for r in rows]})
     return {r[1] for r in rows}

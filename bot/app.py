@@ -31,6 +31,7 @@ from .office import OfficeHours
 from .outbound import ChannelLimits, Outbox
 from .outreach.campaign_runner import CampaignRunner
 from .outreach.status_updates import StatusUpdates
+from .privacy.crypto import configure as configure_keys
 from .privacy.rights import Rights
 from .rasa_client import RasaClient
 from .settings import Settings, get_settings
@@ -90,7 +91,8 @@ def build_services(
     sessions = make_sessionmaker(engine)
     menus = MenuMemory(store)
     conversation = ConversationService(rasa, menus, redis)
-    media = MediaStore(settings.media_dir, settings.media_max_bytes)
+    # The encrypted columns and the media store use this process's keys (docs/privacy.md).
+    media = MediaStore(settings.media_dir, settings.media_max_bytes, configure_keys(settings))
     outbox = Outbox(
         redis, sessions,
         limits={

@@ -22,6 +22,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import (
+    JSON,
     Column,
     Connection,
     DateTime,
@@ -29,6 +30,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     MetaData,
+    String,
     Table,
     UniqueConstraint,
     create_engine,
@@ -61,9 +63,24 @@ LATER_COLUMNS: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
         "delay_notice_at": (), "closed_at": (),
         "closed_by": (("fk_handoff_requests_closed_by", "foreignkey"),),
         "resolution": (), "rating": (), "rated_at": (),
+        "sender_hash": (("ix_handoff_requests_sender_hash", "index"),),  # 0010
     },
+    "tickets": {"sender_hash": (("ix_tickets_sender_hash", "index"),)},  # 0010
+    "contacts": {"external_hash": (("uq_contacts_channel_hash", "unique"),)},  # 0010
 }
 LATER_INDEXES = {"handoff_requests": ("ix_handoff_requests_status",)}  # 0004
+# Columns of INITIAL_TABLES whose type a later migration changed, with the type before, and the
+# lookups on them that it dropped: 0010 encrypted them (Text) and looks them up by hash instead.
+EARLIER_TYPES: dict[str, dict[str, TypeEngine[Any]]] = {
+    "tickets": {"sender_id": String(128), "payload": JSON()},
+    "handoff_requests": {"sender_id": String(128)},
+    "contacts": {"external_id": String(64)},
+    "messages": {"content": JSON()},
+    "dead_letters": {"chat_id": String(64), "request": JSON()},
+}
+EARLIER_INDEXES = {"tickets": ("ix_tickets_sender_id", "sender_id"),
+                   "handoff_requests": ("ix_handoff_requests_sender_id", "sender_id")}
+EARLIER_UNIQUE = {"contacts": ("uq_contacts_channel_id", "channel", "external_id")}
 VERSION_TABLE = "alembic_version"
 # Serialises concurrent upgrades of one PostgreSQL database (two workers starting at once).
 MIGRATION_LOCK_KEY = 0x50494E5455  # "PINTU"
@@ -200,8 +217,15 @@ def initial_metadata() -> MetaData:
     for name in INITIAL_TABLES:
         table = models.Base.metadata.tables[name]
         later = set(LATER_COLUMNS.get(name, {}))
-        items: list[Any] = [column._copy() for column in table.columns
-                            if column.name not in later]
+        earlier = EARLIER_TYPES.get(name, {})
+        items: list[Any] = [Column(column.name, earlier[column.name], nullable=column.nullable)
+                            if column.name in earlier else column._copy()
+                            for column in table.columns if column.name not in later]
+        if name in EARLIER_INDEXES:
+            items.append(Index(*EARLIER_INDEXES[name]))
+        if name in EARLIER_UNIQUE:
+            items.append(UniqueConstraint(*EARLIER_UNIQUE[name][1:],
+                                          name=EARLIER_UNIQUE[name][0]))
         for constraint in table.constraints:
             names = [column.name for column in getattr(constraint, "columns", ())]
             if isinstance(constraint, ForeignKeyConstraint) and not set(names) & later:

@@ -32,7 +32,15 @@ from integrations.replies import Option, Reply, Template
 from . import events, records
 from .aio import raise_if_cancelled
 from .db import aware, utcnow
-from .models import Contact, Conversation, HandoffNote, HandoffRequest, Message, StaffUser
+from .models import (
+    Contact,
+    Conversation,
+    HandoffNote,
+    HandoffRequest,
+    Message,
+    StaffUser,
+    sender_hash,
+)
 from .office import OfficeHours
 from .outbound import whatsapp_templates, window_key
 from .staff.audit import record as audit
@@ -247,7 +255,7 @@ class HandoffService:
         now = utcnow()
         with self._sessions.begin() as session:
             existing = session.scalar(
-                select(HandoffRequest).where(HandoffRequest.sender_id == sender,
+                select(HandoffRequest).where(HandoffRequest.sender_hash == sender_hash(sender),
                                              HandoffRequest.status.in_(OPEN_STATES))
                 .order_by(HandoffRequest.id.desc()).limit(1))
             if existing is not None:

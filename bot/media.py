@@ -1,7 +1,9 @@
 """Files residents send (photos, PDFs), stored by content hash under MEDIA_DIR.
 
 A stored file is known by its reference `media/<sha256>.<ext>`; messages and complaints keep the
-reference, never the bytes. Only file types a city service needs are accepted.
+reference, never the bytes. Only file types a city service needs are accepted. Files are
+encrypted at rest with the process's keyring (Fernet, the keys of the database's columns:
+docs/privacy.md); `open` gives the plain bytes back.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import hashlib
 import mimetypes
 import os
 from pathlib import Path
+
+from .privacy.crypto import TOKEN_PREFIX, Keyring, keyring
 
 ACCEPTED = {
     "image/jpeg": ".jpg",
@@ -26,9 +30,14 @@ class MediaRefused(Exception):
 class MediaStore:
     """Content-addressed files on local disk (private to the gateway's user)."""
 
-    def __init__(self, root: Path, max_bytes: int) -> None:
+    def __init__(self, root: Path, max_bytes: int, keys: Keyring | None = None) -> None:
         self.root = root
         self.max_bytes = max_bytes
+        self._keys = keys
+
+    @property
+    def keys(self) -> Keyring:
+        return self._keys or keyring()
 
     def put(self, content: bytes, mime_type: str | None) -> str:
         """Stores the bytes; returns the reference. Refuses unknown types and oversized files."""
@@ -43,7 +52,7 @@ class MediaStore:
         path = self.root / name
         if not path.exists():
             tmp = path.with_suffix(".part")
-            tmp.write_bytes(content)
+            tmp.write_bytes(self.keys.encrypt(content))
             os.chmod(tmp, 0o600)
             tmp.replace(path)
         return f"media/{name}"
@@ -54,4 +63,7 @@ class MediaStore:
         if ref != f"media/{name}" or not (self.root / name).is_file():
             raise FileNotFoundError(ref)
         mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
-        return (self.root / name).read_bytes(), mime, name
+        stored = (self.root / name).read_bytes()
+        # A file stored before encryption at rest is plain until `bot.privacy.keys rotate`.
+        plain = self.keys.decrypt(stored) if stored.startswith(TOKEN_PREFIX) else stored
+        return plain, mime, name

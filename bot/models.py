@@ -6,10 +6,33 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    false,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .db import Base, utcnow
+from .privacy.columns import EncryptedJSON, EncryptedText
+from .privacy.crypto import lookup_hash
+
+# Personal data is encrypted at rest (EncryptedText, EncryptedJSON; docs/privacy.md); a value
+# looked up is found by its keyed hash (`*_hash`, set whenever the value is), never by itself.
+SENDER_HASH = "sender"
+CONTACT_HASH = "contact"
+
+
+def sender_hash(sender_id: str) -> str:
+    """The lookup hash of a "<channel>:<chat id>" sender id (tickets, handoff requests)."""
+    return lookup_hash(sender_id, SENDER_HASH)
 
 
 class Ticket(Base):
@@ -20,11 +43,12 @@ class Ticket(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(16), unique=True)
     kind: Mapped[str] = mapped_column(String(16))  # "complaint"
-    sender_id: Mapped[str] = mapped_column(String(128), index=True)  # channel:id, to answer later
+    sender_id: Mapped[str] = mapped_column(EncryptedText)  # channel:id, to answer later
+    sender_hash: Mapped[str] = mapped_column(String(64), index=True)
     category: Mapped[str] = mapped_column(String(40))
     agency: Mapped[str] = mapped_column(String(120))
     expected_response_days: Mapped[int]
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    payload: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON)
     status: Mapped[str] = mapped_column(String(32), default="diterima")
     agency_ref: Mapped[str | None] = mapped_column(String(64))
     submit_attempts: Mapped[int] = mapped_column(default=0)
@@ -36,6 +60,11 @@ class Ticket(Base):
     )
 
     __table_args__ = (Index("ix_tickets_pending", "status", "next_attempt_at"),)
+
+    @validates("sender_id")
+    def _hash_sender(self, _key: str, value: str) -> str:
+        self.sender_hash = sender_hash(value)
+        return value
 
 
 class TicketEvent(Base):
@@ -62,10 +91,11 @@ class HandoffRequest(Base):
     __tablename__ = "handoff_requests"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    sender_id: Mapped[str] = mapped_column(String(128), index=True)  # "<channel>:<chat id>"
+    sender_id: Mapped[str] = mapped_column(EncryptedText)  # "<channel>:<chat id>"
+    sender_hash: Mapped[str] = mapped_column(String(64), index=True)
     reason: Mapped[str] = mapped_column(String(40))
     urgent: Mapped[bool] = mapped_column(default=False)
-    note: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(EncryptedText)
     status: Mapped[str] = mapped_column(String(16), default="waiting")  # waiting|active|closed
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     channel: Mapped[str | None] = mapped_column(String(16))
@@ -88,6 +118,11 @@ class HandoffRequest(Base):
 
     __table_args__ = (Index("ix_handoff_requests_status", "status", "created_at"),)
 
+    @validates("sender_id")
+    def _hash_sender(self, _key: str, value: str) -> str:
+        self.sender_hash = sender_hash(value)
+        return value
+
 
 class HandoffNote(Base):
     """An officer's internal note on a handoff; never shown to the resident."""
@@ -99,7 +134,7 @@ class HandoffNote(Base):
         ForeignKey("handoff_requests.id", ondelete="CASCADE"), index=True)
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id",
                                                             ondelete="SET NULL"))
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(EncryptedText)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -119,15 +154,17 @@ class CannedReply(Base):
 class Contact(Base):
     """A resident as one channel knows them (a Telegram chat, a WhatsApp number, a local chat id).
 
-    `external_id` is what the channel needs to answer (Telegram chat id, WhatsApp wa_id). Nothing
-    else about the person is kept here: no name, no profile.
+    `external_id` is what the channel needs to answer (Telegram chat id, WhatsApp wa_id),
+    encrypted; it is looked up by `external_hash` (`Contact.by_channel_id`). Nothing else about
+    the person is kept here: no name, no profile.
     """
 
     __tablename__ = "contacts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))  # telegram | whatsapp | api
-    external_id: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(EncryptedText)
+    external_hash: Mapped[str] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(8), default="id")
     # "active"; "stopped" when the resident blocked the bot or opted out of broadcasts.
     status: Mapped[str] = mapped_column(String(16), default="active")
@@ -136,7 +173,19 @@ class Contact(Base):
     # The last message the resident sent us: opens WhatsApp's 24-hour customer-service window.
     last_inbound_at: Mapped[datetime | None]
 
-    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_contacts_channel_id"),)
+    __table_args__ = (UniqueConstraint("channel", "external_hash",
+                                       name="uq_contacts_channel_hash"),)
+
+    @validates("external_id")
+    def _hash_external_id(self, _key: str, value: str) -> str:
+        self.external_hash = lookup_hash(value, CONTACT_HASH)
+        return value
+
+    @classmethod
+    def by_channel_id(cls, channel: str, external_id: str) -> ColumnElement[bool]:
+        """The WHERE clause finding one channel's contact by its chat id."""
+        return and_(cls.channel == channel,
+                    cls.external_hash == lookup_hash(external_id, CONTACT_HASH))
 
 
 class Conversation(Base):
@@ -173,7 +222,7 @@ class Message(Base):
     staff_id: Mapped[int | None] = mapped_column(
         ForeignKey("staff_users.id", ondelete="SET NULL", name="fk_messages_staff_id"))
     kind: Mapped[str] = mapped_column(String(16))  # text, button, location, image, document, ...
-    content: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    content: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)
     # in: received -> processed; out: queued -> sent -> delivered -> read, or failed / dead
     status: Mapped[str] = mapped_column(String(16))
     error: Mapped[str | None] = mapped_column(Text)
@@ -193,9 +242,9 @@ class DeadLetter(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
-    chat_id: Mapped[str] = mapped_column(String(64))
+    chat_id: Mapped[str] = mapped_column(EncryptedText)
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
-    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    request: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON)
     reason: Mapped[str] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -265,13 +314,15 @@ class Prediction(Base):
         ForeignKey("messages.id", ondelete="SET NULL"), unique=True)
     channel: Mapped[str] = mapped_column(String(16))
     model_version: Mapped[str | None] = mapped_column(String(80))
-    text: Mapped[str] = mapped_column(Text)  # masked
-    # Lower-cased, numbers and punctuation folded: messages that say the same thing share it.
-    text_key: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(EncryptedText)  # masked (names remain: encrypted)
+    # Lower-cased, numbers and punctuation folded: messages that say the same thing share it
+    # (grouped in Python, after decryption).
+    text_key: Mapped[str] = mapped_column(EncryptedText)
     intent: Mapped[str | None] = mapped_column(String(64))
     confidence: Mapped[float] = mapped_column(default=0.0)
     ranking: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    entities: Mapped[list[Any]] = mapped_column(JSON, default=list)  # values masked like the text
+    # Values masked like the text.
+    entities: Mapped[list[Any]] = mapped_column(EncryptedJSON, default=list)
     fallback: Mapped[bool] = mapped_column(default=False)  # answered with a fallback
     unsure: Mapped[bool] = mapped_column(default=False)  # confidence below the review bar
     flagged_by: Mapped[int | None] = mapped_column(
@@ -280,12 +331,12 @@ class Prediction(Base):
     # none (confident, not for review) | pending | labelled | dismissed
     review: Mapped[str] = mapped_column(String(16), default="none")
     label_intent: Mapped[str | None] = mapped_column(String(64))
-    label_entities: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    label_entities: Mapped[list[Any]] = mapped_column(EncryptedJSON, default=list)
     labelled_by: Mapped[int | None] = mapped_column(
         ForeignKey("staff_users.id", ondelete="SET NULL", name="fk_nlu_predictions_labelled_by"))
     labelled_at: Mapped[datetime | None]
 
-    __table_args__ = (Index("ix_nlu_predictions_review", "review", "text_key"),)
+    __table_args__ = (Index("ix_nlu_predictions_review", "review"),)
 
 
 

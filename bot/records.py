@@ -30,7 +30,7 @@ def touch_contact(session: Session, channel: str, external_id: str, *, inbound: 
     """The contact for a channel id, created on first sight; `inbound` opens the service window."""
     now = utcnow()
     contact = session.scalar(
-        select(Contact).where(Contact.channel == channel, Contact.external_id == external_id))
+        select(Contact).where(Contact.by_channel_id(channel, external_id)))
     if contact is None:
         contact = Contact(channel=channel, external_id=external_id, first_seen_at=now,
                           last_seen_at=now, language=(language or "id")[:8])
@@ -39,7 +39,7 @@ def touch_contact(session: Session, channel: str, external_id: str, *, inbound: 
                 session.add(contact)
         except IntegrityError:
             contact = session.scalars(select(Contact).where(
-                Contact.channel == channel, Contact.external_id == external_id)).one()
+                Contact.by_channel_id(channel, external_id))).one()
     contact.last_seen_at = now
     if inbound:
         contact.last_inbound_at = now

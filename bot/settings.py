@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .privacy.crypto import DEV_ENCRYPTION_KEY, DEV_LOOKUP_KEY, parse_keys
 
 ROOT = Path(__file__).resolve().parent.parent
 _PLACEHOLDERS = {"", "changeme", "change-me", "secret", "placeholder", "xxx", "todo"}
@@ -18,7 +20,8 @@ _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 class Settings(BaseSettings):
     """Every setting of the gateway; see docs/configuration.md."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    # hide_input_in_errors: a refused value (a key, a secret) never appears in the error.
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", hide_input_in_errors=True)
 
     pintu_env: Literal["development", "production"] = "development"
     # Debug mode, development only: failed requests answer with their traceback and the log
@@ -127,6 +130,17 @@ class Settings(BaseSettings):
     verification_keys: str = ""
     # Checks of the public page /verifikasi per client address and minute.
     verification_checks_per_minute: int = Field(default=20, ge=1)
+    # Encryption at rest (docs/privacy.md): Fernet keys, comma-separated, newest first (the first
+    # encrypts, all decrypt), and the HMAC key of the lookup hashes (contacts, sender ids).
+    # Development defaults are fixed, named placeholders; production refuses them.
+    encryption_keys: SecretStr = Field(default=SecretStr(DEV_ENCRYPTION_KEY), repr=False)
+    lookup_key: SecretStr = Field(default=SecretStr(DEV_LOOKUP_KEY), repr=False)
+
+    @field_validator("encryption_keys")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr) -> SecretStr:
+        parse_keys(value.get_secret_value())
+        return value
 
     @property
     def public_url(self) -> str:
@@ -170,6 +184,12 @@ class Settings(BaseSettings):
         bad += [f"agency_webhook_secrets[{agency}]"
                 for agency, secret in self.agency_webhook_secrets.items()
                 if _is_placeholder(secret)]
+        if DEV_ENCRYPTION_KEY in parse_keys(self.encryption_keys.get_secret_value()):
+            bad.append("encryption_keys")
+        lookup = self.lookup_key.get_secret_value().strip()
+        # Short keys could be guessed, and with them every NIK's or number's lookup hash.
+        if lookup.lower() in _PLACEHOLDERS or lookup.startswith("dev-") or len(lookup) < 32:
+            bad.append("lookup_key (32 characters or more)")
         problems = [f"production needs real values for: {', '.join(bad)}"] if bad else []
         problems += production_refusals(self)
         if problems:

@@ -105,8 +105,9 @@ def queue(session: Session, campaign: Campaign) -> int:
     anyone from being added twice); the campaign starts sending. Returns how many."""
     started = time.monotonic()
     segment = Segment.parse(campaign.segment)
+    # In the order residents first wrote (the chat ids are encrypted: no order of their own).
     members = select(literal(campaign.id), Contact.id, Contact.channel, literal("queued"))\
-        .where(*segment.conditions())
+        .where(*segment.conditions()).order_by(Contact.id)
     session.execute(insert(CR).from_select(
         ["campaign_id", "contact_id", "channel", "state"], members))
     # Counted, not the INSERT's rowcount: psycopg reports -1 for INSERT ... SELECT here.

@@ -38,8 +38,7 @@ def kecamatan_topic(name: str) -> str:
 def offer(session: Session, channel: str, chat_id: str, named: str | None) -> dict[str, Any]:
     """What the `subscribe` action offers: each topic with its button title, payload, stored
     wording and whether it is already on; the kecamatan is `named`'s, else the link's."""
-    contact = session.scalar(select(Contact).where(Contact.channel == channel,
-                                                   Contact.external_id == chat_id))
+    contact = session.scalar(select(Contact).where(Contact.by_channel_id(channel, chat_id)))
     active = set(consent.active_topics(session, contact.id)) if contact is not None else set()
     kecamatan = kecamatan_name(named)
     if kecamatan is None and contact is not None:

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.sql import Executable
 
 from bot.app import Services, build_services, create_app
 from bot.rasa_client import RasaClient
@@ -106,11 +107,13 @@ class Gateway:
                 texts.append(str(body["interactive"]["body"]["text"]))
         return texts
 
-    def rows(self, sql: str, **params: Any) -> list[Any]:
+    def rows(self, sql: str | Executable, **params: Any) -> list[Any]:
+        """Rows of raw SQL (encrypted columns as stored) or of a select() over the models
+        (encrypted columns decrypted)."""
         from sqlalchemy import text
 
         with self.services.engine.connect() as conn:
-            return list(conn.execute(text(sql), params))
+            return list(conn.execute(text(sql) if isinstance(sql, str) else sql, params))
 
 
 @pytest.fixture(scope="module")

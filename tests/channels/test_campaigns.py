@@ -190,7 +190,7 @@ def test_a_job_seen_twice_is_sent_once_and_an_interrupted_send_never_again(
         CampaignRecipient.id == second).values(claimed_at=utcnow() - timedelta(minutes=10))))
     db(gw, lambda s: campaigns.reconcile(s, unconfirmed_after_s=300, requeue_after_s=3600))
     assert db(gw, campaigns.begin_send, second, "city_news") is False
-    db(gw, lambda s: s.execute(update(Contact).where(Contact.external_id == "4002")
+    db(gw, lambda s: s.execute(update(Contact).where(Contact.by_channel_id("telegram", "4002"))
                                .values(status="stopped")))
     assert db(gw, campaigns.begin_send, third, "city_news") is False  # blocked meanwhile
     assert states(gw, campaign_id) == {"sent": 1, "unconfirmed": 1, "skipped": 1}

@@ -9,8 +9,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from bot.handoff import HandoffError, parse_rating
+from bot.models import Message
 from bot.staff import auth
 from bot.staff.auth import SignedIn
 from tests.fakes.graph_api import list_reply, text_message, webhook_payload
@@ -70,8 +72,8 @@ def test_while_an_officer_has_the_chat_the_bot_is_silent_and_messages_flow_both_
                          for t in gw.whatsapp_texts()), what="the joined notice")
     gw.call(gw.services.handoffs.reply(handoff_id, ani, "Baik, kami bantu cek."))
     wait_for(lambda: "Baik, kami bantu cek." in gw.whatsapp_texts(), what="the reply")
-    assert gw.rows("SELECT staff_id FROM messages WHERE content::text LIKE '%kami bantu cek%'")[
-        0][0] == ani.staff_id
+    assert [staff for staff, content in gw.rows(select(Message.staff_id, Message.content))
+            if "kami bantu cek" in content.get("text", "")] == [ani.staff_id]
 
     resident(gw, "terima kasih pak")
     detail = wait_for(lambda: (d := gw.call(gw.services.handoffs.detail(handoff_id, ani)))

@@ -7,7 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from bot.models import Message, Prediction
 from tests.gateway.fakes import FakeRasa, understood
 
 from .conftest import Gateway, fixture, text_update, wait_for
@@ -28,10 +30,10 @@ def test_an_unsure_answer_is_recorded_masked_after_the_reply(make_gateway: Any) 
     gw: Gateway = make_gateway(FakeRasa(understand=unsure))
     gw.telegram_update(text_update(f"nik {NIK} kok belum jadi", 70001))
     wait_for(lambda: gw.telegram.calls("sendMessage"), what="the reply")
-    rows = wait_for(lambda: gw.rows(
-        "SELECT p.text, p.intent, p.confidence, p.review, p.model_version, p.channel, "
-        "m.direction FROM nlu_predictions p JOIN messages m ON m.id = p.message_id"),
-        what="the prediction")
+    rows = wait_for(lambda: gw.rows(select(
+        Prediction.text, Prediction.intent, Prediction.confidence, Prediction.review,
+        Prediction.model_version, Prediction.channel, Message.direction)
+        .join(Message, Message.id == Prediction.message_id)), what="the prediction")
     (text, intent, confidence, review, model, channel, direction), = rows
     assert NIK not in text and text.startswith("nik ") and len(text) == len(f"nik {NIK} kok "
                                                                            "belum jadi")
@@ -47,7 +49,7 @@ def test_a_sure_answer_is_recorded_but_not_queued_and_a_button_not_at_all(
     wait_for(lambda: gw.rows("SELECT 1 FROM nlu_predictions"), what="the prediction")
     gw.telegram_update(fixture("telegram", "callback_query"))  # a button: nothing was guessed
     wait_for(lambda: len(gw.telegram.calls("sendMessage")) >= 2, what="both replies")
-    assert gw.rows("SELECT text, review FROM nlu_predictions") == [("halo min", "none")]
+    assert gw.rows(select(Prediction.text, Prediction.review)) == [("halo min", "none")]
 
 
 def test_a_database_outage_costs_the_resident_nothing_and_loses_no_prediction(
@@ -66,6 +68,6 @@ def test_a_database_outage_costs_the_resident_nothing_and_loses_no_prediction(
     finally:
         with gw.services.engine.begin() as conn:
             conn.execute(text("ALTER TABLE nlu_predictions_gone RENAME TO nlu_predictions"))
-    rows = wait_for(lambda: gw.rows("SELECT text FROM nlu_predictions ORDER BY id"),
+    rows = wait_for(lambda: gw.rows(select(Prediction.text).order_by(Prediction.id)),
                     what="the rows, once the table is back")
     assert [r[0] for r in rows] == ["gimana caranya ya", "halo"]

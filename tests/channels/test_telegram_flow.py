@@ -8,7 +8,9 @@ import time
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from bot.models import Contact
 from tests.gateway.fakes import FakeRasa
 
 from .conftest import Gateway, fixture, text_update, wait_for
@@ -38,7 +40,7 @@ def test_a_message_gets_one_reply_with_an_inline_keyboard(make_gateway: Any) -> 
     wait_for(lambda: gw.rows("SELECT 1 FROM messages WHERE status = 'sent'"), what="sent status")
     rows = gw.rows("SELECT direction, status FROM messages ORDER BY id")
     assert [r[0] for r in rows] == ["in", "out"]
-    contact = gw.rows("SELECT channel, external_id, language FROM contacts")
+    contact = gw.rows(select(Contact.channel, Contact.external_id, Contact.language))
     assert contact == [("telegram", CHAT, "id")]
 
 

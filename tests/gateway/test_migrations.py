@@ -17,6 +17,7 @@ from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from bot import db, models
 from bot.settings import get_settings
@@ -86,12 +87,21 @@ def _differences(engine: Engine) -> list[object]:
 
 
 def _add_ticket(engine: Engine, number: str = "LKS-000001") -> None:
+    # Before 0010 the sender id and payload are plain; from it on, the models encrypt them.
+    encrypted = "sender_hash" in {c["name"] for c in inspect(engine).get_columns("tickets")}
     with engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO tickets (number, kind, sender_id, category, agency,"
-            " expected_response_days, payload, status, submit_attempts, created_at, updated_at)"
-            " VALUES (:n, 'complaint', 'api:1', 'jalan', 'DPUPR', 3, '{}', 'diterima', 0,"
-            " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"), {"n": number})
+        if encrypted:
+            with Session(conn) as session:
+                session.add(models.Ticket(number=number, kind="complaint", sender_id="api:1",
+                                          category="jalan", agency="DPUPR",
+                                          expected_response_days=3, payload={}))
+                session.flush()
+        else:
+            conn.execute(text(
+                "INSERT INTO tickets (number, kind, sender_id, category, agency,"
+                " expected_response_days, payload, status, submit_attempts, created_at,"
+                " updated_at) VALUES (:n, 'complaint', 'api:1', 'jalan', 'DPUPR', 3, '{}',"
+                " 'diterima', 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"), {"n": number})
         conn.execute(text(
             "INSERT INTO ticket_events (ticket_id, at, status, note) SELECT id, CURRENT_TIMESTAMP,"
             " 'diterima', '' FROM tickets WHERE number = :n"), {"n": number})

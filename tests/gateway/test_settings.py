@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from bot.privacy.crypto import DEV_ENCRYPTION_KEY, DEV_LOOKUP_KEY, Keyring
 from bot.settings import ROOT, Settings
 
 REAL = {"pintu_env": "production", "internal_api_token": "f3a9c1d7e2b84c60",
@@ -135,3 +136,38 @@ def test_a_refused_process_stops_with_the_setting_named_and_no_value(tmp_path: P
     assert "Traceback" not in done.stderr
     assert secret not in done.stderr and "pintu.example" not in done.stderr
 
+
+# -- encryption at rest (issue 8, docs/privacy.md) -----------------------------------------------
+
+@pytest.mark.parametrize(("overrides", "named"), [
+    ({"encryption_keys": DEV_ENCRYPTION_KEY}, "encryption_keys"),
+    # The development key kept as an older key would still open what it encrypted.
+    ({"encryption_keys": f"{REAL['encryption_keys']},{DEV_ENCRYPTION_KEY}"}, "encryption_keys"),
+    ({"lookup_key": DEV_LOOKUP_KEY}, "lookup_key"),
+    ({"lookup_key": "9f2c41d0e8b7a6"}, r"lookup_key \(32 characters or more\)"),
+])
+def test_production_refuses_development_or_weak_encryption_keys(overrides: dict[str, Any],
+                                                                named: str) -> None:
+    with pytest.raises(ValidationError, match=named):
+        settings(**overrides)
+
+
+def test_production_refuses_missing_encryption_keys() -> None:
+    unset = {k: v for k, v in REAL.items() if k not in ("encryption_keys", "lookup_key")}
+    with pytest.raises(ValidationError, match=r"encryption_keys.*lookup_key"):
+        Settings(_env_file=None, **unset)  # the development defaults, refused
+    with pytest.raises(ValidationError, match="ENCRYPTION_KEYS is empty"):
+        settings(encryption_keys=" , ")
+
+
+def test_a_malformed_key_is_refused_without_being_quoted() -> None:
+    with pytest.raises(ValidationError, match="key 2 is not a Fernet key") as refused:
+        Settings(_env_file=None, encryption_keys=f"{DEV_ENCRYPTION_KEY},not-a-key-7c1d9e")
+    assert "not-a-key-7c1d9e" not in str(refused.value)
+    assert DEV_ENCRYPTION_KEY not in str(refused.value)
+
+
+def test_encryption_keys_stay_out_of_reprs() -> None:
+    real = settings()
+    shown = [repr(real), str(real), repr(Keyring.from_settings(real))]
+    assert not any(REAL["encryption_keys"] in s or REAL["lookup_key"] in s for s in shown)
