@@ -188,18 +188,28 @@ class Dispatcher:
         await asyncio.gather(*(one(n, m) for n, m in jobs))
         return time.monotonic() - started
 
-    async def deliver_open_loop(self, jobs: list[tuple[str, str]], offered: float) -> float:
-        """Queues (number, marker) pairs at `offered` per second; returns the generator's
-        largest lag behind its schedule in seconds."""
+    async def deliver_open_loop(self, jobs: list[tuple[str, str]], offered: float,
+                                concurrency: int = 32) -> float:
+        """Queues (number, marker) pairs at `offered` per second, at most `concurrency` at
+        once (Redis's connection pool is finite); returns the generator's largest lag behind
+        its schedule in seconds (a reply's latency counts from its own push)."""
         t0 = time.monotonic() + 0.05
-        tasks, lag = [], 0.0
+        gate = asyncio.Semaphore(concurrency)
+        lag = 0.0
+
+        async def one(due: float, number: str, marker: str) -> None:
+            nonlocal lag
+            async with gate:
+                lag = max(lag, time.monotonic() - due)
+                await self.deliver(number, marker)
+
+        tasks = []
         for i, (number, marker) in enumerate(jobs):
             due = t0 + i / offered
             now = time.monotonic()
             if due > now:
                 await asyncio.sleep(due - now)
-            lag = max(lag, time.monotonic() - due)
-            tasks.append(asyncio.create_task(self.deliver(number, marker)))
+            tasks.append(asyncio.create_task(one(due, number, marker)))
         await asyncio.gather(*tasks)
         return lag
 
