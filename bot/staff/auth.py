@@ -116,8 +116,9 @@ def open_session(session: Session, user: StaffUser) -> str:
     return token
 
 
-def resolve_session(session: Session, token: str | None) -> SignedIn | None:
-    """The signed-in staff member for a cookie token, or None (expired, idle, unknown)."""
+def _valid(session: Session, token: str | None) -> tuple[StaffSession, StaffUser] | None:
+    """The session row and its active user for a cookie token; an expired or idle row is
+    deleted."""
     if not token:
         return None
     row = session.scalar(select(StaffSession).where(StaffSession.token_hash == _digest(token)))
@@ -130,8 +131,23 @@ def resolve_session(session: Session, token: str | None) -> SignedIn | None:
     user = session.get(StaffUser, row.staff_id)
     if user is None or not user.active:
         return None
-    row.last_seen_at = now
+    return row, user
+
+
+def resolve_session(session: Session, token: str | None) -> SignedIn | None:
+    """The signed-in staff member for a cookie token, or None (expired, idle, unknown)."""
+    found = _valid(session, token)
+    if found is None:
+        return None
+    row, user = found
+    row.last_seen_at = utcnow()
     return SignedIn(user.id, user.username, user.display_name, user.role, row.csrf_token)
+
+
+def session_alive(session: Session, token: str | None) -> bool:
+    """Whether a cookie token still signs someone in, without counting as activity (a live
+    event stream left open must not keep an unattended session from going idle)."""
+    return _valid(session, token) is not None
 
 
 def close_session(session: Session, token: str | None) -> None:

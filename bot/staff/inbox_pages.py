@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable
 from typing import Annotated, Any, TypeVar
 
@@ -33,9 +34,10 @@ from ..handoff import RESOLUTIONS, HandoffError
 from ..learning import predictions
 from ..media import MediaRefused
 from ..models import CannedReply, StaffUser
-from . import audit
+from . import audit, auth
 from .auth import SignedIn
 from .web import (
+    COOKIE,
     RowId,
     StaffError,
     client_ip,
@@ -317,19 +319,27 @@ async def canned_delete(canned_id: RowId, staff: Annotated[SignedIn, Depends(ver
 @router.get("/staff/api/events")
 async def live_events(request: Request, staff: Annotated[SignedIn, Depends(current_staff)],
                       s: Annotated[Services, Depends(services)]) -> EventSourceResponse:
-    """Server-sent events: what changed (ids only); the page then fetches what it may see."""
+    """Server-sent events: what changed (ids only); the page then fetches what it may see.
+    The stream ends when its session does (expired, idle, signed out, account deactivated)."""
+    token = request.cookies.get(COOKIE)
 
     async def stream() -> AsyncIterator[dict[str, str]]:
         async with s.events.listen() as queue:
             yield {"event": "hello", "data": "{}"}
+            checked = time.monotonic()
             while True:
                 try:
                     event = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE_S)
                 except TimeoutError:
-                    if await request.is_disconnected():
+                    event = None
+                if time.monotonic() - checked >= KEEPALIVE_S:  # busy or quiet, as often
+                    checked = time.monotonic()
+                    if await request.is_disconnected() or not await run_db(
+                            request, auth.session_alive, token):
                         return
-                    continue
-                yield {"event": str(event.get("type", "change")), "data": json.dumps(event)}
+                if event is not None:
+                    yield {"event": str(event.get("type", "change")),
+                           "data": json.dumps(event)}
 
     return EventSourceResponse(stream(), ping=KEEPALIVE_S)
 

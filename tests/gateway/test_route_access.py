@@ -11,6 +11,7 @@ is never refused. Every answer, refusals included, carries the security headers.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -286,3 +287,27 @@ def test_production_closes_the_local_channel_and_the_docs_and_sends_hsts(
         answer = production.get(path)
         assert answer.headers["strict-transport-security"].startswith("max-age="), path
         assert_headers(answer, path)
+
+
+def test_the_event_stream_ends_with_its_session(gateway: Gateway, sign_in: Callable[[str], Caller],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """An inbox left open does not outlive its session (signed out elsewhere, deactivated,
+    expired or idle): the stream checks at every keep-alive and ends."""
+    from bot.staff import inbox_pages
+
+    monkeypatch.setattr(inbox_pages, "KEEPALIVE_S", 0.3)
+    agent = sign_in(AGENT)
+    headers = {"cookie": f"pintu_staff={agent.cookie}", "accept": "text/event-stream"}
+    with httpx.Client(base_url=gateway.url, timeout=httpx.Timeout(5.0)) as http, \
+            http.stream("GET", "/staff/api/events", headers=headers) as stream:
+        assert stream.status_code == 200
+        lines = stream.iter_lines()
+        assert next(lines) == "event: hello"
+        started = time.monotonic()
+        while time.monotonic() - started < 1.0:  # alive: keep-alives, no end
+            next(lines)
+        with gateway.services.sessions.begin() as session:
+            auth.close_session(session, agent.cookie)
+        ended = time.monotonic()
+        rest = list(lines)  # the server closes the stream: iteration stops
+        assert time.monotonic() - ended < 3.0, rest

@@ -119,3 +119,21 @@ def test_the_cli_creates_an_account(db: Session, pg_url: str,
         get_settings.cache_clear()
     assert "akun sari (admin) dibuat" in capsys.readouterr().out
     assert db.scalars(select(StaffUser.role).where(StaffUser.username == "sari")).one() == "admin"
+
+
+def test_checking_a_session_alive_is_not_activity(db: Session) -> None:
+    user = _user(db, "agent")
+    token = auth.open_session(db, user)
+    db.commit()
+    stored = db.scalars(select(StaffSession)).one()
+    stored.last_seen_at = utcnow() - auth.SESSION_IDLE + timedelta(minutes=1)
+    db.commit()
+    seen = stored.last_seen_at
+    assert auth.session_alive(db, token)
+    db.commit()
+    db.refresh(stored)
+    assert stored.last_seen_at == seen  # an open event stream keeps nobody signed in
+    stored.last_seen_at = utcnow() - auth.SESSION_IDLE - timedelta(minutes=1)
+    db.commit()
+    assert not auth.session_alive(db, token)
+    assert not auth.session_alive(db, None)
