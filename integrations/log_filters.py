@@ -2,7 +2,8 @@
 
 uvicorn's access log and httpx's request log print whole URLs. Query strings carry what callers
 put there (`/api/chat/messages?sender=<phone>`, `/verifikasi?kode=<code>`, a Graph media URL's
-signature), and `/api/v1/verifikasi/<code>` carries a document's verification code in its path.
+signature), `/api/v1/verifikasi/<code>` carries a document's verification code in its path and
+Rasa's `/conversations/<sender>/...` a chat id or a phone.
 These filters sit on the loggers themselves, so every handler (uvicorn's own, ours, a log
 shipper's) gets the URL without them, whatever level is configured.
 """
@@ -15,8 +16,11 @@ from typing import Any
 
 # Loggers whose records hold a request URL among their args.
 URL_LOGGERS = ("uvicorn.access", "httpx")
-# Path segments that are secrets of their own: the verification code of a document.
-_SECRET_PATHS = re.compile(r"(/api/v1/verifikasi/)[^/?#\s\"']+")
+# Path segments that are personal or secret of their own: the verification code of a document,
+# and Rasa's conversation id (the sender: "telegram:<chat id>", "api:<a phone>"), which its HTTP
+# API puts in the path (`PUT /conversations/<id>/tracker/events`, the erasure's tracker reset).
+_SECRET_PATHS = [(re.compile(r"(/api/v1/verifikasi/)[^/?#\s\"']+"), r"\1<kode>"),
+                 (re.compile(r"(/conversations/)[^/?#\s\"']+"), r"\1<sender>")]
 # A path (or a URL's path) followed by a query string, anywhere in a text.
 _QUERY = re.compile(r"(/[^\s?#\"']*)\?[^\s#\"']*")
 
@@ -24,7 +28,10 @@ _QUERY = re.compile(r"(/[^\s?#\"']*)\?[^\s#\"']*")
 def scrub_url(text: str) -> str:
     """`text` (a URL, a path or a log line holding them) without query strings and secret path
     segments."""
-    return _SECRET_PATHS.sub(r"\1<kode>", _QUERY.sub(r"\1?<query>", text))
+    text = _QUERY.sub(r"\1?<query>", text)
+    for pattern, replacement in _SECRET_PATHS:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 def _scrub(value: Any) -> Any:

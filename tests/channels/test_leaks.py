@@ -442,4 +442,9 @@ def test_at_debug_every_library_stays_quiet_about_residents(
              len(gw.graph.sent()) >= len(SAYS), timeout=30, what="every reply")
     wait_for(lambda: gw.rows("SELECT 1 FROM messages WHERE direction = 'out' "
                              "AND status = 'sent'"), what="the replies recorded")
+    # "data saya" shows her what is kept (to her alone), then she has it erased.
+    for text in ("data saya", "hapus data saya", "ketik 1"):
+        answer = gw.http.post("/api/chat", json={"sender": leaks.PHONE, "text": text})
+        assert answer.status_code == 200, answer.text
+    assert "dihapus" in answer.json()["messages"][0]["text"]
     leak_capture.assert_clean()

@@ -69,6 +69,8 @@ def test_the_capture_is_removed_afterwards() -> None:
     ("http://127.0.0.1:8000/api/v1/verifikasi/pnt-1?x=1", "http://127.0.0.1:8000/api/v1/verifikasi/"
                                                           "<kode>?<query>"),
     ("/webhooks/telegram", "/webhooks/telegram"),
+    (f"http://rasa:5005/conversations/api:{leaks.PHONE}/tracker/events?include_events=NONE",
+     "http://rasa:5005/conversations/<sender>/tracker/events?<query>"),
 ])
 def test_urls_lose_their_query_strings_and_codes(url: str, scrubbed: str) -> None:
     from integrations.log_filters import scrub_url
