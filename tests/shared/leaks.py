@@ -14,6 +14,8 @@ out ("3671**********07", "0813*****345") are not leaks.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import re
 import traceback
@@ -73,10 +75,30 @@ _TEXT = [(word, re.compile(re.escape(word).replace(r"\ ", r"(?:\s|%20|\+)"), re.
          for word in _WORDS]
 
 
+# A WhatsApp message id is base64 of a record that holds the sender's number.
+_WAMID = re.compile(r"wamid\.([A-Za-z0-9+/=_-]{16,})")
+
+
+def _wamid_numbers(text: str) -> str:
+    """The numbers inside the wamids of `text`, decoded, one a line."""
+    decoded = []
+    for match in _WAMID.finditer(text):
+        raw = match.group(1)
+        try:
+            decoded.append(base64.b64decode(raw + "=" * (-len(raw) % 4)).decode("latin-1"))
+        except (ValueError, binascii.Error):
+            continue
+    return "\n".join(decoded)
+
+
 def find_leaks(text: str, *, words: bool = True) -> list[str]:
     """Which canaries `text` holds, each with a few characters around it (empty when clean);
-    with `words` False only the numbers (a staff screen shows the words, masks the numbers)."""
+    with `words` False only the numbers (a staff screen shows the words, masks the numbers).
+    WhatsApp message ids count as the number they encode."""
     found = []
+    inside = _wamid_numbers(text)
+    if inside:
+        text = f"{text}\n{inside}"
     for kind, patterns in _NUMBERS.items():
         for pattern in patterns:
             match = pattern.search(text)

@@ -3,6 +3,7 @@ capture sees records whatever the levels, handlers and propagation say."""
 
 from __future__ import annotations
 
+import base64
 import logging
 
 import pytest
@@ -10,6 +11,18 @@ import pytest
 from integrations.agency.privacy import mask_nik
 from tests.shared import leaks
 from tests.shared.leaks import LogCapture, capture_logs, find_leaks
+
+
+def new_wamid(wa_id: str) -> str:
+    """A message id shaped like Meta's (tests/fakes/graph_api.py, which this environment lacks)."""
+    raw = b"\x1c\x18" + bytes([len(wa_id)]) + wa_id.encode() + b"\x15\x02\x00\x12\x18\x20" + \
+        b"3EB0C767D2B1A8B1E1C9F1D3A4B5C6D7"
+    return "wamid." + base64.b64encode(raw).decode()
+
+
+def test_a_whatsapp_message_id_counts_as_the_number_it_encodes() -> None:
+    assert find_leaks(f"status for {new_wamid(leaks.WA_ID)}")
+    assert find_leaks(f"status for {new_wamid('6281200000001')}") == []
 
 
 @pytest.mark.parametrize("text", [
