@@ -51,6 +51,8 @@ HANDLE_TIME = Histogram("pintu_inbound_handle_seconds", "From accepted to replie
 
 GIVE_UP_AFTER_S = 24 * 3600
 DB_RETRY_MAX_S = 8.0
+# Set on a queue item once its replies are being queued: from then on it is never retried early.
+DELIVERING = "delivering"
 WAITING_FOR_BOT = "pintu:in:waiting-for-bot"  # residents' keys -> when their retry is due
 NO_ANSWER = ("Maaf, saya belum bisa menjawab pesan itu. Ketik menu untuk melihat layanan, atau "
              "ketik petugas untuk bicara dengan petugas.")
@@ -150,6 +152,7 @@ class Inbox:
         self._outbox = outbox
         self._media = media
         self._rasa_retry_max_s = rasa_retry_max_s
+        self._lease_s = lease_s
         self.predictions = predictions  # None: what the NLU understood is not kept
         self.messages = KeyedQueue(redis, "in", lease_s=lease_s, dedup_ttl_s=dedup_ttl_s,
                                    peek=INTERCEPT_PEEK)
@@ -249,6 +252,20 @@ class Inbox:
                 await self.messages.retry(claim, delay, item)
             except LeaseLost:
                 log.warning("lease lost while postponing a message")
+        except Exception as exc:
+            if item.get(DELIVERING):
+                raise  # replies may be queued: retrying now could answer twice
+            # Anything else before the answer went out (a Redis connection a restart left
+            # broken, found by bench/faults.py): try again shortly, not after a whole lease.
+            item.pop(UNDERSTOOD, None)
+            item["failures"] = item.get("failures", 0) + 1
+            delay = min(self._lease_s, 0.5 * 2 ** item["failures"])
+            log.error("message not handled yet (%s): retry in %.1f s", type(exc).__name__,
+                      delay, exc_info=True)
+            try:
+                await self.messages.retry(claim, delay, item)
+            except Exception:  # Redis itself away: the lease runs out and another worker takes it
+                log.warning("could not postpone a message; it waits for its lease")
 
     async def _handle(self, claim: Claim, item: dict[str, Any]) -> None:
         if item.get(ERASE_AFTER) and item.get("answered"):
@@ -291,6 +308,7 @@ class Inbox:
         if item.get("handoff_id") is not None and self.handoffs is not None:
             await self.handoffs.resident_wrote(int(item["handoff_id"]))
         understood = item.pop(UNDERSTOOD, None)
+        item[DELIVERING] = True
         await self.deliver(channel, chat_id, replies, answering=item)
         HANDLE_TIME.labels(channel).observe(max(0.0, time.time() - item["received_at"]))
         if understood is not None:

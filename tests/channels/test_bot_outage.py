@@ -84,3 +84,32 @@ def test_a_message_that_meets_the_database_away_is_answered_once_soon_after_it_r
     assert texts(gw) == ["echo: halo"]
     assert gw.rows("SELECT direction, status FROM messages ORDER BY id") == [
         ("in", "processed"), ("out", "sent")]
+
+
+def test_a_message_that_meets_a_broken_redis_connection_is_answered_once_within_seconds(
+        make_gateway: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """As after a Redis restart: a pooled connection fails once (found by bench/faults.py,
+    where the message then waited for its whole lease)."""
+    import redis.exceptions
+
+    gw: Gateway = make_gateway(FakeRasa())
+    inbox = gw.services.inbox
+    real_answer = inbox._answer
+    failed: list[bool] = []
+
+    async def flaky(*args: Any, **kwargs: Any) -> Any:
+        if not failed:
+            failed.append(True)
+            raise redis.exceptions.ConnectionError("Connection lost")
+        return await real_answer(*args, **kwargs)
+
+    inbox._answer = flaky  # type: ignore[method-assign]
+    start = time.monotonic()
+    gw.telegram_update(text_update("halo", 84031))
+    wait_for(lambda: texts(gw), timeout=12, what="the answer")
+    assert time.monotonic() - start < 10.0  # not a whole lease (120 s)
+    time.sleep(1.0)
+    assert texts(gw) == ["echo: halo"]
+    assert "message not handled yet (ConnectionError)" in caplog.text
+    assert gw.rows("SELECT direction, status FROM messages ORDER BY id") == [
+        ("in", "processed"), ("out", "sent")]
