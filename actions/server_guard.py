@@ -44,9 +44,11 @@ def install() -> bool:
     try:
         from sanic import Sanic
         from sanic.exceptions import SanicException
-
+    except ImportError:  # the gateway's environment imports actions.kb, without Sanic
+        return False
+    try:
         app = Sanic.get_app("rasa_sdk")
-    except (ImportError, SanicException):
+    except SanicException:
         return False
     # Route-specific: Sanic prefers it to the generic handler rasa_sdk adds after the import.
     if app.error_handler.cached_handlers.get((Exception, WEBHOOK_ROUTE)) is not safe_error:
