@@ -5,16 +5,16 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from integrations.urls import plain_http_off_host
 
 from .privacy.crypto import DEV_ENCRYPTION_KEY, DEV_LOOKUP_KEY, parse_keys
 
 ROOT = Path(__file__).resolve().parent.parent
 _PLACEHOLDERS = {"", "changeme", "change-me", "secret", "placeholder", "xxx", "todo"}
-_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 class Settings(BaseSettings):
@@ -215,14 +215,6 @@ def _is_placeholder(value: str | None) -> bool:
     return value.lower() in _PLACEHOLDERS or value.startswith("dev-")
 
 
-def _plain_http(url: str | None) -> bool:
-    """Whether `url` is unencrypted and leaves this machine (loopback stays on it)."""
-    if not url:
-        return False
-    parts = urlsplit(url.strip())
-    return parts.scheme.lower() != "https" and (parts.hostname or "") not in _LOOPBACK
-
-
 def production_refusals(settings: Settings) -> list[str]:
     """What production refuses beyond the channel and agency secrets: placeholder verification
     keys and channel tokens, debug mode, and plain HTTP wherever personal data or a secret
@@ -253,7 +245,7 @@ def production_refusals(settings: Settings) -> list[str]:
                "telegram_api_base_url": settings.telegram_api_base_url,
                "whatsapp_api_base_url": settings.whatsapp_api_base_url}
     found += [f"{name} must be an https:// address (plain http only on 127.0.0.1/localhost)"
-              for name, url in outside.items() if _plain_http(url)]
+              for name, url in outside.items() if plain_http_off_host(url)]
     return found
 
 
