@@ -21,13 +21,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .db import Base, utcnow
-from .privacy.columns import EncryptedJSON, EncryptedText
+from .privacy.columns import EncryptedJSON, EncryptedText, KeyedHash
 from .privacy.crypto import lookup_hash
 
 # Personal data is encrypted at rest (EncryptedText, EncryptedJSON; docs/privacy.md); a value
 # looked up is found by its keyed hash (`*_hash`, set whenever the value is), never by itself.
 SENDER_HASH = "sender"
 CONTACT_HASH = "contact"
+MESSAGE_ID_HASH = "message"
 
 
 def sender_hash(sender_id: str) -> str:
@@ -213,8 +214,9 @@ class Message(Base):
         ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
     direction: Mapped[str] = mapped_column(String(3))  # in | out
     channel: Mapped[str] = mapped_column(String(16))
-    # The channel's id: Telegram "<chat>:<message_id>" or update id, WhatsApp "wamid...".
-    channel_message_id: Mapped[str | None] = mapped_column(String(160))
+    # The channel's id: Telegram "<chat>:<message_id>" or update id, WhatsApp "wamid...", stored
+    # as its keyed hash (it holds the chat id): looked up by equality, read back as the hash.
+    channel_message_id: Mapped[str | None] = mapped_column(KeyedHash(MESSAGE_ID_HASH, 160))
     # Outgoing messages: the id the gateway gave the queued job, so that the sender can record
     # the outcome whether or not this row was written before the send.
     ref: Mapped[str | None] = mapped_column(String(32))
@@ -609,7 +611,8 @@ class CampaignRecipient(Base):
     channel: Mapped[str] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(16), default="queued")
     ref: Mapped[str | None] = mapped_column(String(32), unique=True)
-    channel_message_id: Mapped[str | None] = mapped_column(String(160), index=True)
+    channel_message_id: Mapped[str | None] = mapped_column(KeyedHash(MESSAGE_ID_HASH, 160),
+                                                           index=True)  # as Message's
     error: Mapped[str | None] = mapped_column(String(200))
     claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]

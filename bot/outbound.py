@@ -137,7 +137,10 @@ def write_outcomes(session: Session, outcomes: Sequence[Outcome]) -> set[str]:
         session.execute(
             update(table).where(table.c.ref == bindparam("b_ref")).values(
                 status=bindparam("b_status"), updated_at=utcnow(),
-                channel_message_id=func.coalesce(bindparam("b_id"), table.c.channel_message_id),
+                # Typed: the column stores the id's keyed hash (bot.models).
+                channel_message_id=func.coalesce(
+                    bindparam("b_id", type_=table.c.channel_message_id.type),
+                    table.c.channel_message_id),
                 error=func.coalesce(bindparam("b_error"), table.c.error)),
             rows)
     return found

@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Dialect, Text
+from sqlalchemy import Dialect, String, Text
 from sqlalchemy.sql import ClauseElement, operators
 from sqlalchemy.types import TypeDecorator
 
-from .crypto import keyring
+from .crypto import keyring, lookup_hash
 
 # NULL checks still work: a token is NULL exactly when the value is None.
 _ALLOWED = {operators.is_, operators.is_not}
@@ -69,3 +69,24 @@ class EncryptedJSON(TypeDecorator[Any]):
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
         return None if value is None else json.loads(keyring().decrypt_text(value))
+
+
+class KeyedHash(TypeDecorator[str]):
+    """A str stored as its keyed hash (LOOKUP_KEY, `purpose`): equality still finds it (the value
+    compared with is hashed alike), but reading gives the hash back, never the value. For ids only
+    ever looked up, never shown: a channel's message ids, which hold the chat id (a WhatsApp
+    `wamid` encodes the number; a Telegram id starts with the chat id)."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, purpose: str, length: int) -> None:
+        super().__init__(length)
+        self.purpose = purpose
+        self.length = length
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else lookup_hash(value, self.purpose)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        return value

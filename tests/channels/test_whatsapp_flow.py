@@ -90,7 +90,7 @@ def test_receipts_move_the_stored_message_forward_never_back(make_gateway: Any) 
     gw.whatsapp_post(webhook_payload([text_message(WA_ID, "halo")]))
     wait_for(lambda: gw.rows("SELECT channel_message_id FROM messages "
                              "WHERE direction = 'out' AND status = 'sent'"), what="sent")
-    wamid = gw.rows("SELECT channel_message_id FROM messages WHERE direction = 'out'")[0][0]
+    wamid = gw.graph.wamids()[0]
     for status in ("delivered", "read", "sent"):
         gw.whatsapp_post(webhook_payload(statuses=[status_update(wamid, status, WA_ID)]))
     wait_for(lambda: gw.rows("SELECT 1 FROM messages WHERE status = 'read'"), what="read")
@@ -103,7 +103,7 @@ def test_a_failed_receipt_records_the_error(make_gateway: Any) -> None:
     gw.whatsapp_post(webhook_payload([text_message(WA_ID, "halo")]))
     wait_for(lambda: gw.rows("SELECT 1 FROM messages WHERE direction = 'out' "
                              "AND status = 'sent'"), what="sent")
-    wamid = gw.rows("SELECT channel_message_id FROM messages WHERE direction = 'out'")[0][0]
+    wamid = gw.graph.wamids()[0]
     failed = fixture("whatsapp", "status_failed")
     value = failed["entry"][0]["changes"][0]["value"]
     value["statuses"][0].update(id=wamid, recipient_id=WA_ID)

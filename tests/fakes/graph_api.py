@@ -96,6 +96,7 @@ class Call:
     path: str
     body: Any
     status: int = 200
+    answer: Any = None  # the JSON answered
     wall: float = field(default_factory=time.time)
     monotonic: float = field(default_factory=time.monotonic)
 
@@ -138,6 +139,12 @@ class FakeGraph:
     def sent(self) -> list[dict[str, Any]]:
         """The bodies of the messages accepted, in order."""
         return [call.body for call in self.calls("message") if call.status == 200]
+
+    def wamids(self) -> list[str]:
+        """The ids given to the messages accepted, in order (the gateway stores only their
+        keyed hashes: status webhooks name these)."""
+        return [str(call.answer["messages"][0]["id"]) for call in self.calls("message")
+                if call.status == 200 and "messages" in (call.answer or {})]
 
     def reset(self) -> None:
         with self._lock:
@@ -216,7 +223,7 @@ class FakeGraph:
 
     def _answer(self, call: Call, status: int, body: dict[str, Any],
                 headers: dict[str, str] | None = None) -> JSONResponse:
-        call.status = status
+        call.status, call.answer = status, body
         self._record(call)
         return JSONResponse(body, status_code=status, headers=headers)
 

@@ -1,6 +1,6 @@
 """Encryption at rest (bot/privacy): the database and the media store hold no plain personal data,
-lookups go by keyed hash, keys rotate without losing anything, and migration 0010 encrypts the
-rows of older databases (PostgreSQL and SQLite)."""
+lookups go by keyed hash, keys rotate without losing anything, and migrations 0010 and 0011
+encrypt and hash the rows of older databases (PostgreSQL and SQLite)."""
 
 from __future__ import annotations
 
@@ -42,6 +42,7 @@ TEXT = f"KTP saya hilang, NIK {NIK}, atas nama {NAME}"
 JPEG = b"\xff\xd8\xff\xe0" + b"foto-ktp-" * 200
 KEY_A, KEY_B = Fernet.generate_key().decode(), Fernet.generate_key().decode()
 LOOKUP_1, LOOKUP_2 = "l1-" + "a" * 40, "l2-" + "b" * 40
+WAMID = f"wamid.{PHONE}-77"  # a message id that holds the number, as Meta's and Telegram's do
 
 Use = Callable[..., crypto.Keyring]
 
@@ -67,7 +68,7 @@ def write_everything(session: Session, store: MediaStore) -> dict[str, Any]:
     session.flush()
     message = Message(conversation_id=conversation.id, direction="in", channel="whatsapp",
                       kind="text", content={"text": TEXT, "attachment": {"ref": photo}},
-                      status="processed")
+                      status="processed", channel_message_id=WAMID)
     session.add(message)
     session.flush()
     session.add(Ticket(number="LKS-000777", kind="complaint", sender_id=f"whatsapp:{PHONE}",
@@ -129,6 +130,10 @@ def test_the_database_and_the_media_store_hold_no_plain_personal_data(
     assert read["contact"] == PHONE and read["message"]["text"] == TEXT
     assert read["ticket"]["phone"] == PHONE and read["sender"] == f"whatsapp:{PHONE}"
     assert read["photo"] == JPEG
+    with Session(pg_engine) as session:  # the message id is found by equality, kept as a hash
+        assert session.scalar(select(Message.id).where(Message.channel_message_id == WAMID))
+        assert session.scalar(select(Message.channel_message_id)) == \
+            crypto.lookup_hash(WAMID, "message")
 
 
 def test_lookups_go_by_keyed_hash_and_sql_cannot_compare_encrypted_columns(
@@ -267,9 +272,9 @@ def test_migration_encrypts_existing_rows_and_fills_the_hashes(
                           " last_message_at) VALUES (1, 1, 'bot', false, CURRENT_TIMESTAMP,"
                           " CURRENT_TIMESTAMP)"))
         conn.execute(text(
-            "INSERT INTO messages (conversation_id, direction, channel, kind, content, status,"
-            " created_at, updated_at) VALUES (1, 'in', 'whatsapp', 'text', :c, 'processed',"
-            " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"), {"c": content})
+            "INSERT INTO messages (conversation_id, direction, channel, channel_message_id, kind,"
+            " content, status, created_at, updated_at) VALUES (1, 'in', 'whatsapp', :w, 'text',"
+            " :c, 'processed', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"), {"c": content, "w": WAMID})
         conn.execute(text(
             "INSERT INTO handoff_requests (sender_id, reason, urgent, note, status, created_at)"
             " VALUES (:s, 'permintaan_warga', false, :n, 'waiting', CURRENT_TIMESTAMP)"),
@@ -281,12 +286,13 @@ def test_migration_encrypts_existing_rows_and_fills_the_hashes(
     assert PHONE not in dump and NIK not in dump and NAME not in dump
     with Session(old_engine) as session:
         assert touch_contact(session, "whatsapp", PHONE, inbound=True).id == 1
-        assert session.scalar(select(Message.content)) == {"text": TEXT}
+        assert session.scalar(select(Message.content).where(
+            Message.channel_message_id == WAMID)) == {"text": TEXT}
         assert session.scalar(select(HandoffRequest.note).where(
             HandoffRequest.sender_hash == crypto.lookup_hash(f"whatsapp:{PHONE}", "sender"))
         ) == NAME
 
-    with db.migration_connection(old_engine) as conn:
+    with db.migration_connection(old_engine) as conn:  # 0011 leaves the message ids hashed
         command.downgrade(db.alembic_config(conn), "0009")
     with old_engine.connect() as conn:
         assert conn.scalar(text("SELECT external_id FROM contacts")) == PHONE
