@@ -31,7 +31,7 @@ from bot.models import (
 from bot.privacy import crypto, keys
 from bot.privacy.columns import EncryptedColumnQueried
 from bot.records import touch_contact
-from bot.settings import Settings
+from bot.settings import Settings, get_settings
 
 pytestmark = pytest.mark.integration
 
@@ -298,3 +298,27 @@ def test_migration_encrypts_existing_rows_and_fills_the_hashes(
         assert conn.scalar(text("SELECT external_id FROM contacts")) == PHONE
         content = conn.scalar(text("SELECT content FROM messages"))  # JSON again
         assert (json.loads(content) if isinstance(content, str) else content) == {"text": TEXT}
+
+
+def test_the_rotate_command_reads_the_settings_and_prints_counts_only(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        use_keys: Use) -> None:
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'pintu.db'}")
+    db.upgrade(engine)
+    use_keys(KEY_A)
+    store = MediaStore(tmp_path / "media", 1 << 20)
+    with Session(engine) as session, session.begin():
+        write_everything(session, store)
+    engine.dispose()
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'pintu.db'}")
+    monkeypatch.setenv("MEDIA_DIR", str(store.root))
+    monkeypatch.setenv("ENCRYPTION_KEYS", f"{KEY_B},{KEY_A}")
+    get_settings.cache_clear()
+    try:
+        assert keys.main(["rotate"]) == 0
+    finally:
+        get_settings.cache_clear()
+
+    out = capsys.readouterr().out
+    assert "contacts: 1 rows, 1 re-encrypted" in out and "media: 1 files, 1 re-encrypted" in out
+    assert not any(secret in out for secret in (PHONE, NIK, NAME, KEY_A, KEY_B))
