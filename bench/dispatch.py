@@ -13,7 +13,7 @@ and early outcomes applied), each text carrying a unique id. Phases:
   the worker starts and drains them; messages per second at the fake from first to last
   arrival (`value`).
 - latency: the worker running, `--latency-messages` replies queued open loop at `--offered` per
-  second; enqueue-to-fake latency.
+  second (100: more than WhatsApp's default 80, well under capacity); enqueue-to-fake latency.
 - baseline: the same number of requests as the capacity phase, the same bodies, posted straight
   to the fake by bare httpx at the senders' concurrency, each task with a single-connection
   client of its own: the fake's (and this machine's) own ceiling (`baseline_value`, `ratio`);
@@ -64,7 +64,7 @@ class Options:
     messages: int = 20_000
     residents: int = 2_000
     latency_messages: int = 5_000
-    offered: float = 500.0
+    offered: float = 100.0
     graph_workers: int = 2
     concurrency: int | None = None  # None: the worker's default
     database_url: str = ""
@@ -417,8 +417,9 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Options]:
     parser.add_argument("--residents", type=int, default=2_000)
     parser.add_argument("--latency-messages", type=int, default=5_000,
                         help="replies of the latency phase (0: none)")
-    parser.add_argument("--offered", type=float, default=500.0,
-                        help="replies queued per second in the latency phase")
+    parser.add_argument("--offered", type=float, default=100.0,
+                        help="replies queued per second in the latency phase (below capacity: "
+                             "above it the queue grows and so does the latency)")
     parser.add_argument("--graph-workers", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=None,
                         help="SENDER_CONCURRENCY for the worker (default: the worker's own, 16)")

@@ -48,6 +48,7 @@ QUESTIONS = (
     "jalan rusak di cipondoh",
 )
 THANKS = "terima kasih"
+REPOSTS = 5
 
 
 def conversation(index: int, turns: int) -> list[str]:
@@ -59,11 +60,13 @@ def conversation(index: int, turns: int) -> list[str]:
 
 @dataclass
 class Turn:
-    """One message: when it left (wall clock) and when its first answer came (or None)."""
+    """One message: when it left (wall clock), when its first answer came (or None), the
+    HTTP status (or the exception's name) and how often the webhook was posted again."""
 
     posted: float
     answered: float | None = None
-    status: int = 0
+    status: int | str = 0
+    reposts: int = 0
 
 
 @dataclass
@@ -140,6 +143,8 @@ def summary(turns: list[list[Turn]]) -> dict[str, Any]:
         "messages": len(flat),
         "answered": len(answered),
         "errors": sum(1 for t in flat if t.status != 200),
+        "error_kinds": dict(Counter(str(t.status) for t in flat if t.status != 200)),
+        "reposts": sum(t.reposts for t in flat),
         "latency_ms": latency_ms([t.answered - t.posted for t in answered
                                   if t.answered is not None]),
         "throughput_per_s": round(len(answered) / (end - start), 2) if end > start else None,
@@ -156,8 +161,8 @@ async def level_parse(running: harness.Running, count: int, turns: int,
             turn.status = response.status_code
             if response.status_code == 200 and response.json().get("intent"):
                 turn.answered = time.time()
-        except httpx.HTTPError:
-            turn.status = 0
+        except httpx.HTTPError as exc:
+            turn.status = type(exc).__name__
         return turn
 
     before = cpu.snapshot(running.pids)
@@ -197,13 +202,23 @@ async def level_e2e(running: harness.Running, count: int, turns: int, think_s: f
     async def say_one(client: httpx.AsyncClient, i: int, k: int, text: str) -> Turn:
         hook = signed_webhook(wa_id(phase, i), text, harness.WA_APP_SECRET)
         turn = Turn(time.time())
-        try:
-            response = await client.post(
-                f"{running.gateway_url}/webhooks/whatsapp", content=hook.body,
-                headers={"content-type": "application/json",
-                         "X-Hub-Signature-256": hook.signature})
-            turn.status = response.status_code
-        except httpx.HTTPError:
+        # As Meta does: a webhook not answered 200 is posted again, the same body, a second
+        # later (here up to REPOSTS times; Meta keeps trying for days).
+        for attempt in range(REPOSTS + 1):
+            if attempt:
+                turn.reposts += 1
+                await asyncio.sleep(1.0)
+            try:
+                response = await client.post(
+                    f"{running.gateway_url}/webhooks/whatsapp", content=hook.body,
+                    headers={"content-type": "application/json",
+                             "X-Hub-Signature-256": hook.signature})
+                turn.status = response.status_code
+            except httpx.HTTPError as exc:
+                turn.status = type(exc).__name__
+            if turn.status == 200:
+                break
+        else:
             return turn
         turn.answered = await inbox.first_after(hook.wa_id, turn.posted, timeout_s)
         return turn
@@ -260,7 +275,7 @@ def main(argv: list[str] | None = None) -> None:
     levels: list[int] = args.level_list
 
     async def scenario(running: harness.Running) -> dict[str, Any]:
-        pool = Pool(max(levels), timeout_s=args.turn_timeout)
+        pool = Pool(max(levels), timeout_s=args.turn_timeout, keepalive_expiry_s=2.0)
         rows: list[dict[str, Any]] = []
         try:
             for n, count in enumerate(levels):

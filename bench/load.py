@@ -60,7 +60,11 @@ class ClientPool:
     requests are ever in flight at once. Waiting for a free one counts as latency.
     """
 
-    def __init__(self, size: int, timeout_s: float = 60.0) -> None:
+    def __init__(self, size: int, timeout_s: float = 60.0,
+                 keepalive_expiry_s: float = 5.0) -> None:
+        """`keepalive_expiry_s`: an idle connection older than this is not reused; under the
+        server's own keep-alive timeout (uvicorn's and Sanic's 5 s), so that a request never
+        races the server closing its connection."""
         self.size = size
         self._idle: asyncio.LifoQueue[httpx.AsyncClient] = asyncio.LifoQueue()
         # One TLS context for all: building one per client (loading the CA bundle) takes
@@ -68,7 +72,8 @@ class ClientPool:
         tls = httpx.create_ssl_context()
         self._all = [httpx.AsyncClient(timeout=httpx.Timeout(timeout_s), verify=tls,
                                        limits=httpx.Limits(max_connections=1,
-                                                           max_keepalive_connections=1))
+                                                           max_keepalive_connections=1,
+                                                           keepalive_expiry=keepalive_expiry_s))
                      for _ in range(size)]
         for client in self._all:
             self._idle.put_nowait(client)
