@@ -403,3 +403,21 @@ def test_a_tracker_reset_forgets_the_conversation(server: Server) -> None:
     assert not any(e.get("text") for e in after["events"])
     assert not any(after["slots"].values())
     assert server.say(sender, "halo")["messages"]  # a new conversation goes on as usual
+
+
+@pytest.mark.integration
+def test_rasa_and_the_action_server_print_nothing_personal(server: Server) -> None:
+    """Issue 8: a conversation full of personal data (tests.shared.leaks), the agencies away,
+    leaves none of it in what Rasa and the action server print at their default level."""
+    from tests.shared import leaks
+
+    sender = f"telegram:{leaks.TELEGRAM_CHAT}"
+    for text in ("cek ktp", leaks.NIK, leaks.KK, f"nik saya {leaks.NIK} kk {leaks.KK}",
+                 "mau lapor jalan rusak", f"{leaks.SENTENCES[0]} di {leaks.ADDRESS}",
+                 f"nama saya {leaks.NAME} hp {leaks.PHONE_FORMS[1]}", leaks.SENTENCES[1]):
+        server.say(sender, text)
+    time.sleep(1)  # the action server's last lines
+    printed = server.log.read_text(errors="replace") + \
+        (server.log.parent / "actions.log").read_text(errors="replace")
+    assert "dukcapil POST /dukcapil/v1/ktp/status failed" in printed  # the agency was tried
+    leaks.assert_clean(printed, "Rasa's and the action server's output")
