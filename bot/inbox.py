@@ -262,10 +262,26 @@ class Inbox:
             delay = min(self._lease_s, 0.5 * 2 ** item["failures"])
             log.error("message not handled yet (%s): retry in %.1f s", type(exc).__name__,
                       delay, exc_info=True)
+            await self._postpone(claim, delay, item)
+
+    async def _postpone(self, claim: Claim, delay_s: float, item: dict[str, Any]) -> None:
+        """`retry`, insisting while Redis itself is away (its append-only file keeps our
+        lease): the message is answered within seconds of Redis returning, not after its
+        lease."""
+        give_up = time.monotonic() + self._lease_s
+        for attempt in range(1_000):
             try:
-                await self.messages.retry(claim, delay, item)
-            except Exception:  # Redis itself away: the lease runs out and another worker takes it
-                log.warning("could not postpone a message; it waits for its lease")
+                await self.messages.retry(claim, delay_s, item)
+                return
+            except LeaseLost:
+                log.warning("lease lost while postponing a message")
+                return
+            except Exception as exc:
+                if time.monotonic() > give_up:
+                    log.warning("could not postpone a message (%s); it waits for its lease",
+                                type(exc).__name__)
+                    return
+                await asyncio.sleep(min(2.0, 0.25 * 2 ** attempt))
 
     async def _handle(self, claim: Claim, item: dict[str, Any]) -> None:
         if item.get(ERASE_AFTER) and item.get("answered"):
