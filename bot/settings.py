@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     retention_messages_days: int = Field(default=180, ge=1)
     retention_uploads_days: int = Field(default=90, ge=1)
     retention_closed_tickets_days: int = Field(default=365, ge=1)
+    # The audit log (officers' views, reasons, IP addresses): two years, long enough for an
+    # inspection or a complaint about an officer's access to be answered from it.
+    retention_audit_days: int = Field(default=730, ge=30)
     retention_interval_s: float = Field(default=6 * 3600, gt=0)
     # Every Rasa server the gateway talks to (comma-separated); a promotion swaps the model in
     # each. Empty: RASA_URL alone.

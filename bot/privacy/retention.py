@@ -33,6 +33,7 @@ from ..db import aware, utcnow
 from ..learning import predictions
 from ..models import (
     AgencyEvent,
+    AuditEntry,
     Consent,
     Contact,
     Conversation,
@@ -60,13 +61,15 @@ class Policy:
     uploads_days: int
     closed_tickets_days: int
     predictions_days: int
+    audit_days: int = 730
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Policy:
         return cls(messages_days=settings.retention_messages_days,
                    uploads_days=settings.retention_uploads_days,
                    closed_tickets_days=settings.retention_closed_tickets_days,
-                   predictions_days=settings.nlu_prediction_retention_days)
+                   predictions_days=settings.nlu_prediction_retention_days,
+                   audit_days=settings.retention_audit_days)
 
 
 @dataclass
@@ -82,6 +85,7 @@ class Swept:
     contacts: int = 0
     files: int = 0
     predictions: int = 0
+    audit_entries: int = 0
 
 
 def sweep(sessions: sessionmaker, media_root: Path, policy: Policy, *,
@@ -111,6 +115,8 @@ def sweep(sessions: sessionmaker, media_root: Path, policy: Policy, *,
         files |= _dormant_contacts(session, old, batch, done, step)
         done.predictions = predictions.purge(
             session, older_than=timedelta(days=policy.predictions_days), now=now)
+        done.audit_entries = _count(session, delete(AuditEntry).where(
+            AuditEntry.at < now - timedelta(days=policy.audit_days)))
         step()
         files |= _expired_files(media_root, now - timedelta(days=policy.uploads_days))
         files -= erasure.refs_in_use(session, files,

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from bot.db import make_sessionmaker, utcnow
 from bot.models import (
     AgencyEvent,
+    AuditEntry,
     Consent,
     Contact,
     Conversation,
@@ -124,12 +125,17 @@ def world(pg_engine: Any, tmp_path: Path) -> dict[str, Any]:
         _ticket(session, "LKS-200003", refs["old_in_open_ticket"], closed_days_ago=None)
         session.add(Prediction(channel="telegram", text="lama", text_key="lama",
                                created_at=utcnow() - timedelta(days=100)))
+        session.add(AuditEntry(action="view_conversation", subject="handoff:1", ip="10.0.0.9",
+                               at=utcnow() - timedelta(days=800)))
+        session.add(AuditEntry(action="view_conversation", subject="handoff:2", ip="10.0.0.9",
+                               at=utcnow() - timedelta(days=700)))
     return {"sessions": sessions, "media": media, "refs": refs,
             "ids": {"active": active.id, "dormant": dormant.id, "officer": with_officer.id}}
 
 
 EXPECTED = retention.Swept(messages=2, dead_letters=1, conversations=2, handoff_notes=1,
-                           handoffs=1, tickets=1, contacts=1, files=2, predictions=1)
+                           handoffs=1, tickets=1, contacts=1, files=2, predictions=1,
+                           audit_entries=1)
 
 
 def _counts(sessions: Any) -> dict[str, int]:
@@ -166,6 +172,8 @@ def test_the_sweep_deletes_old_and_keeps_new(world: dict[str, Any]) -> None:
         assert payloads["LKS-200001"] == {"category": "jalan"}
         assert payloads["LKS-200002"]["description"] == "lubang depan rumah"  # closed lately
         assert payloads["LKS-200003"]["description"] == "lubang depan rumah"  # still open
+        kept = set(session.scalars(select(AuditEntry.subject)))
+        assert "handoff:2" in kept and "handoff:1" not in kept  # two years of audit log
     assert retention.sweep(sessions, world["media"], POLICY) == retention.Swept()  # idempotent
 
 
