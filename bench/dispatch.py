@@ -73,6 +73,7 @@ class Options:
     profile: Path | None = None
     work: Path = ROOT / "var" / "bench"
     worker_root: Path = ROOT  # another checkout's worker: before/after comparisons
+    workers: int = 1  # worker processes (production runs one a host; more share the queues)
 
 
 def _reply_text(marker: str) -> str:
@@ -316,7 +317,12 @@ async def scenario(options: Options, graph: GraphProcesses, phase: int) -> dict[
     env = worker_env(options, graph.url)
     concurrency = options.concurrency or DEFAULT_CONCURRENCY
     result: dict[str, Any] = {}
-    worker: subprocess.Popen[bytes] | None = None
+    workers: list[subprocess.Popen[bytes]] = []
+
+    def pids() -> dict[str, int]:
+        return {**graph.pids, **{f"worker{i}" if i else "worker": w.pid
+                                 for i, w in enumerate(workers)}}
+
     try:
         numbers = await dispatcher.seed(options.residents, phase)
         say(f"capacity: queueing {options.messages} replies to {options.residents} residents "
@@ -325,10 +331,11 @@ async def scenario(options: Options, graph: GraphProcesses, phase: int) -> dict[
         say(f"  queued in {enqueue_s:.1f} s; starting the worker")
         before = cpu.snapshot({**graph.pids})
         started_wall, started = time.time(), time.monotonic()
-        worker = start_worker(env, log_path, options.profile, options.worker_root)
+        workers.extend(start_worker(env, log_path, options.profile if not i else None,
+                                    options.worker_root) for i in range(options.workers))
         drained = await _wait_drained(dispatcher, options.messages,
                                       timeout_s=60 + options.messages / 50)
-        usage_capacity = cpu.usage(before, cpu.snapshot({**graph.pids, "worker": worker.pid}))
+        usage_capacity = cpu.usage(before, cpu.snapshot(pids()))
         result["capacity"] = {"queue_s": round(enqueue_s, 2),
                               "enqueue_rate_per_s": round(options.messages / enqueue_s, 1),
                               "worker_started_wall": started_wall,
@@ -337,16 +344,16 @@ async def scenario(options: Options, graph: GraphProcesses, phase: int) -> dict[
         if options.latency_messages:
             say(f"latency: {options.latency_messages} replies at {options.offered:g}/s "
                 "(worker running)")
-            before = cpu.snapshot({**graph.pids, "worker": worker.pid})
+            before = cpu.snapshot(pids())
             lag = await dispatcher.deliver_open_loop(
                 _jobs(numbers, options.latency_messages, "B"), options.offered)
             await _wait_drained(dispatcher, options.messages + options.latency_messages,
                                 timeout_s=60 + options.latency_messages / 50)
             result["latency"] = {"offered_per_s": options.offered,
                                  "generator_lag_max_ms": round(lag * 1000, 1),
-                                 "cpu_cores": cpu.usage(before, cpu.snapshot(
-                                     {**graph.pids, "worker": worker.pid}))}
-        stop_worker(worker)
+                                 "cpu_cores": cpu.usage(before, cpu.snapshot(pids()))}
+        for worker in workers:
+            stop_worker(worker)
         result["rows"] = await asyncio.to_thread(dispatcher.statuses)
         if options.baseline:
             for prefix, lanes in (("C", True), ("S", False)):
@@ -359,7 +366,7 @@ async def scenario(options: Options, graph: GraphProcesses, phase: int) -> dict[
                     "client_s": round(seconds, 2),
                     "cpu_cores": cpu.usage(before, cpu.snapshot(graph.pids))}
     finally:
-        if worker is not None:
+        for worker in workers:
             stop_worker(worker)
         queued_at = dict(dispatcher.queued_at)
         await dispatcher.aclose()
@@ -423,6 +430,9 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Options]:
     parser.add_argument("--graph-workers", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=None,
                         help="SENDER_CONCURRENCY for the worker (default: the worker's own, 16)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="worker processes (1, as bot/stack.py runs; more share the queues "
+                             "and the rate limit through Redis)")
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--profile", type=Path, default=None,
                         help="run the worker under cProfile, stats written to this file")
@@ -438,7 +448,8 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Options]:
                       latency_messages=args.latency_messages, offered=args.offered,
                       graph_workers=args.graph_workers, concurrency=args.concurrency,
                       database_url=args.database_url, redis_url=args.redis_url,
-                      baseline=not args.no_baseline, profile=args.profile)
+                      baseline=not args.no_baseline, profile=args.profile,
+                      workers=args.workers)
     return args, options
 
 
@@ -453,7 +464,7 @@ def main(argv: list[str] | None = None) -> None:
                    "latency_messages": options.latency_messages, "offered": options.offered,
                    "graph_workers": options.graph_workers,
                    "sender_concurrency": options.concurrency or DEFAULT_CONCURRENCY,
-                   "worker_root": str(options.worker_root),
+                   "worker_root": str(options.worker_root), "workers": options.workers,
                    "whatsapp_rate_per_s": float(LIFTED_RATE)},
     }
     started = time.monotonic()
