@@ -248,10 +248,7 @@ class Inbox:
             delay = min(DB_RETRY_MAX_S, 0.5 * 2 ** item["db_attempts"])
             log.error("message not handled yet (database: %s): retry in %.1f s",
                       type(exc).__name__, delay)
-            try:
-                await self.messages.retry(claim, delay, item)
-            except LeaseLost:
-                log.warning("lease lost while postponing a message")
+            await self._postpone(claim, delay, item)
         except Exception as exc:
             if item.get(DELIVERING):
                 raise  # replies may be queued: retrying now could answer twice
