@@ -12,6 +12,7 @@ database (`<TEST_DATABASE_URL's database>_faults`) and a private redis-server.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,9 @@ RATE, DURATION_S = 3.0, 6.0  # 18 residents a phase; the fault from 2 s to 4 s (
 
 @pytest.fixture(scope="module")
 def faulty(tmp_path_factory: pytest.TempPathFactory) -> Iterator[faults.Faulty]:
+    if shutil.which("redis-server") is None:
+        pytest.fail("the fault tests kill a Redis of their own: install redis-server "
+                    "(Debian: apt-get install redis-server)")
     work = tmp_path_factory.mktemp("faults")
     with faults.private_services(work / "redis", DATABASE_URL) as (redis_server, proxy):
         proxied = make_url(DATABASE_URL).set(host="127.0.0.1", port=proxy.port) \
