@@ -105,15 +105,22 @@ def action_server() -> Iterator[str]:
         host="127.0.0.1", port=port, return_asyncio_server=True))
     assert server is not None
     loop.run_until_complete(server.startup())
-    async def serve() -> None:
-        with contextlib.suppress(asyncio.CancelledError):  # closed at the end of the test
-            await server.serve_forever()
+    serving = loop.create_task(server.serve_forever())
 
-    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
+    def serve() -> None:
+        with contextlib.suppress(asyncio.CancelledError):  # cancelled at the end of the test
+            loop.run_until_complete(serving)
+
+    def stop() -> None:
+        server.close()
+        serving.cancel()  # closing alone can leave serve_forever waiting on a busy machine
+
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{port}"
-    loop.call_soon_threadsafe(server.close)
-    thread.join(timeout=5)
+    loop.call_soon_threadsafe(stop)
+    thread.join(timeout=60)
+    assert not thread.is_alive(), "the action server did not stop"
     loop.close()
     Sanic.test_mode = test_mode
 
