@@ -16,7 +16,7 @@ from typing import Any
 
 from .stats import latency_ms
 
-TRACKER_KEY = "pintutracker:tracker:{sender}"  # bot/stack.py: key_prefix "pintutracker"
+TRACKER_KEY = "rasa:tracker:{sender}"  # endpoints-redis.yml: key_prefix "rasa"
 
 
 def tracker_events(redis_url: str, senders: Iterable[str]) -> dict[str, list[dict[str, Any]]]:

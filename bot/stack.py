@@ -155,11 +155,14 @@ class Stack:
         if self._shared_redis():
             env["RUN_WORKERS"] = "false"
             env.update(rasa_redis_env(env.get("RASA_REDIS_URL") or env["REDIS_URL"]))
-            # A crashed Rasa's claim on a conversation blocks the others until it expires
-            # (Rasa's default: 60 s). Shorter than the gateway's 10 s wait for a turn, the
-            # message it was running is answered by another server within that wait, once;
-            # longer, the gateway gives up and retries it, and the turn runs twice.
-            env.setdefault("TICKET_LOCK_LIFETIME", "8")
+            if self.replicas > 1:
+                # A crashed Rasa's claim on a conversation blocks the others until it expires
+                # (Rasa's default: 60 s). Shorter than the gateway's 10 s wait for a turn, the
+                # message it was running is answered by another server within that wait,
+                # once; longer, the gateway gives up and retries it, and the turn runs twice.
+                # One server keeps the default: a turn slowed past 8 s (a model loading
+                # beside it) would lose its claim to the resident's next message.
+                env.setdefault("TICKET_LOCK_LIFETIME", "8")
             env.setdefault("RASA_TRACKER_TTL_S", str(RASA_TRACKER_TTL_S))
         return env
 

@@ -62,7 +62,7 @@ def test_rasa_keeps_its_trackers_and_locks_in_redis(stack: Stack) -> None:
                json={"sender": "tracker-check", "text": "halo"}, timeout=30).raise_for_status()
     client = redis.Redis.from_url(STACK_REDIS_URL)
     try:
-        keys = [k.decode() for k in client.scan_iter("pintutracker*")]
+        keys = [k.decode() for k in client.scan_iter("rasa:tracker:*")]
     finally:
         client.close()
     assert any("api:tracker-check" in key for key in keys), keys
