@@ -15,6 +15,7 @@ from integrations.agency import AgencyClients
 from .gateway_client import GatewayClient, GatewayError
 from .kb import KnowledgeBase
 from .logic.attempts import DEV_LOOKUP_KEY, Burst, IdentityGuard, Limits, make_attempt_store
+from .production import weak_lookup_key
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def gateway() -> GatewayClient:
 def lookup_key(env: Mapping[str, str]) -> str:
     """LOOKUP_KEY, the gateway's key of lookup hashes; production refuses the placeholder."""
     key = env.get("LOOKUP_KEY") or DEV_LOOKUP_KEY
-    if env.get("PINTU_ENV") == "production" and (key.startswith("dev-") or len(key) < 32):
+    if env.get("PINTU_ENV") == "production" and weak_lookup_key(key):
         raise RuntimeError("production needs a real LOOKUP_KEY (32 characters or more)")
     return key
 

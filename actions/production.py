@@ -1,7 +1,7 @@
 """What the action server refuses to start with when PINTU_ENV=production: plain HTTP towards
 the agencies (NIKs and KK numbers travel there) or the gateway off this machine, a placeholder
-INTERNAL_API_TOKEN, and debug logging. The gateway checks its own settings (bot/settings.py);
-this is the same rule for the process that calls Dukcapil.
+INTERNAL_API_TOKEN or LOOKUP_KEY, and debug logging. The gateway checks its own settings
+(bot/settings.py); this is the same rule for the process that calls Dukcapil.
 """
 
 from __future__ import annotations
@@ -11,6 +11,11 @@ from collections.abc import Mapping
 from integrations.urls import plain_http_off_host
 
 _PLACEHOLDERS = {"", "changeme", "change-me", "secret", "placeholder", "xxx", "todo"}
+
+
+def weak_lookup_key(key: str) -> bool:
+    """A development or short LOOKUP_KEY (the key of the identity counters' hashes)."""
+    return key.startswith("dev-") or len(key) < 32
 
 
 def refusals(env: Mapping[str, str]) -> list[str]:
@@ -24,6 +29,8 @@ def refusals(env: Mapping[str, str]) -> list[str]:
     token = env.get("INTERNAL_API_TOKEN", "dev-internal-token").strip()
     if token.lower() in _PLACEHOLDERS or token.startswith("dev-"):
         found.append("INTERNAL_API_TOKEN is missing or a placeholder")
+    if weak_lookup_key(env.get("LOOKUP_KEY", "")):
+        found.append("LOOKUP_KEY is missing or a placeholder (32 characters or more)")
     if env.get("LOG_LEVEL", "").upper() == "DEBUG":
         found.append("LOG_LEVEL must not be DEBUG")
     return found

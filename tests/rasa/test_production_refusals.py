@@ -16,7 +16,8 @@ from actions import production
 ROOT = Path(__file__).resolve().parents[2]
 SAFE = {"PINTU_ENV": "production", "INTERNAL_API_TOKEN": "a8f3c91e5d7b2046",
         "AGENCY_API_URL": "https://api.dukcapil.tangerangkota.go.id",
-        "GATEWAY_URL": "http://127.0.0.1:8000"}
+        "GATEWAY_URL": "http://127.0.0.1:8000",
+        "LOOKUP_KEY": "5c1f0e9a7b3d24861f0a9c7e3b5d2a4f"}
 
 
 def test_safe_production_settings_and_development_pass() -> None:
@@ -29,6 +30,7 @@ def test_safe_production_settings_and_development_pass() -> None:
     ({"GATEWAY_URL": "http://gateway.internal:8000"}, "GATEWAY_URL must be an https"),
     ({"INTERNAL_API_TOKEN": "dev-internal-token"}, "INTERNAL_API_TOKEN is missing"),
     ({"LOG_LEVEL": "debug"}, "LOG_LEVEL must not be DEBUG"),
+    ({"LOOKUP_KEY": "dev-lookup-key"}, "LOOKUP_KEY is missing"),
 ])
 def test_each_unsafe_setting_is_named(overrides: dict[str, str], named: str) -> None:
     found = "; ".join(production.refusals({**SAFE, **overrides}))
