@@ -15,9 +15,10 @@ and early outcomes applied), each text carrying a unique id. Phases:
 - latency: the worker running, `--latency-messages` replies queued open loop at `--offered` per
   second (100: more than WhatsApp's default 80, well under capacity); enqueue-to-fake latency.
 - baseline: the same number of requests as the capacity phase, the same bodies, posted straight
-  to the fake by bare httpx at the senders' concurrency, each task with a single-connection
-  client of its own: the fake's (and this machine's) own ceiling (`baseline_value`, `ratio`);
-  then once more with one client shared by every task (`baseline_shared_client`).
+  to the fake by bare aiohttp (the senders' HTTP library) at the senders' concurrency: the
+  fake's (and this machine's) own ceiling for what Pintu does (`baseline_value`, `ratio`); then
+  once more with bare httpx, a single-connection client a task, how the senders sent before
+  (`baseline_httpx`).
 
 `lost` and `duplicates` count ids at the fake (each exactly once); the rows' statuses are checked
 too (every one `sent`, with its wamid). See docs/benchmarks.md.
@@ -38,6 +39,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 from sqlalchemy import text
 
@@ -255,10 +257,11 @@ async def _wait_drained(dispatcher: Dispatcher, expected: int, timeout_s: float)
 
 
 async def baseline(graph_url: str, count: int, concurrency: int, phase: int, prefix: str, *,
-                   lanes: bool) -> float:
-    """`count` sends posted straight to the fake by `concurrency` tasks with bare httpx: each
-    task its own single-connection client (`lanes`, as the senders now send), or one client
-    shared by all (as they did before); returns the client's wall seconds."""
+                   library: str) -> float:
+    """`count` sends posted straight to the fake by `concurrency` tasks: with bare aiohttp, one
+    session of `concurrency` connections (the library the senders send with), or with bare
+    httpx, each task a single-connection client of its own (how they sent before); returns the
+    client's wall seconds."""
     bodies = [{"messaging_product": "whatsapp", "recipient_type": "individual",
                "to": wa_id(phase, i % 2000), "type": "text",
                "text": {"body": _reply_text(f"{prefix}{i:06d}"), "preview_url": False}}
@@ -266,12 +269,23 @@ async def baseline(graph_url: str, count: int, concurrency: int, phase: int, pre
     url = f"{graph_url}/v21.0/{PHONE_NUMBER_ID}/messages"
     headers = {"Authorization": f"Bearer {WA_TOKEN}"}
     pending = iter(bodies)
-    tls = httpx.create_ssl_context()
+    started = time.monotonic()
+    if library == "aiohttp":
+        async with aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=concurrency),
+                timeout=aiohttp.ClientTimeout(total=None, connect=20, sock_read=20)) as session:
+
+            async def post() -> None:
+                for body in pending:
+                    async with session.post(url, json=body, headers=headers) as response:
+                        await response.read()
+                        response.raise_for_status()
+
+            await asyncio.gather(*(post() for _ in range(concurrency)))
+        return time.monotonic() - started
     one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    shared = httpx.AsyncClient(timeout=httpx.Timeout(20.0, connect=5.0), verify=tls)
-    clients = [httpx.AsyncClient(timeout=httpx.Timeout(20.0, connect=5.0), verify=tls,
-                                 limits=one) for _ in range(concurrency)] if lanes else \
-        [shared] * concurrency
+    clients = [httpx.AsyncClient(timeout=httpx.Timeout(20.0, connect=5.0), limits=one)
+               for _ in range(concurrency)]
 
     async def sender(client: httpx.AsyncClient) -> None:
         for body in pending:
@@ -279,11 +293,10 @@ async def baseline(graph_url: str, count: int, concurrency: int, phase: int, pre
             response.raise_for_status()
 
     try:
-        started = time.monotonic()
         await asyncio.gather(*(sender(client) for client in clients))
         return time.monotonic() - started
     finally:
-        await asyncio.gather(*(client.aclose() for client in {*clients, shared}))
+        await asyncio.gather(*(client.aclose() for client in clients))
 
 
 def count_arrivals(arrivals: list[Arrival], prefix: str,
@@ -356,13 +369,13 @@ async def scenario(options: Options, graph: GraphProcesses, phase: int) -> dict[
             stop_worker(worker)
         result["rows"] = await asyncio.to_thread(dispatcher.statuses)
         if options.baseline:
-            for prefix, lanes in (("C", True), ("S", False)):
+            for prefix, library in (("C", "aiohttp"), ("S", "httpx")):
                 say(f"baseline: {options.messages} requests straight to the fake, "
-                    f"{concurrency} at a time, " + ("a client each" if lanes else "one client"))
+                    f"{concurrency} at a time, bare {library}")
                 before = cpu.snapshot(graph.pids)
                 seconds = await baseline(graph.url, options.messages, concurrency, phase,
-                                         prefix, lanes=lanes)
-                result["baseline" if lanes else "baseline_shared_client"] = {
+                                         prefix, library=library)
+                result["baseline" if library == "aiohttp" else "baseline_httpx"] = {
                     "client_s": round(seconds, 2),
                     "cpu_cores": cpu.usage(before, cpu.snapshot(graph.pids))}
     finally:
@@ -403,7 +416,7 @@ def measure(options: Options, phase: int = 5) -> dict[str, Any]:
         out["latency"] = latency
         lost += latency["lost"]
         duplicates += latency["duplicates"]
-    for key, prefix in (("baseline", "C"), ("baseline_shared_client", "S")):
+    for key, prefix in (("baseline", "C"), ("baseline_httpx", "S")):
         if key in raw:
             base, _ = count_arrivals(arrivals, prefix, options.messages)
             base.update(raw[key])

@@ -63,6 +63,7 @@ class Services:
     rights: Rights
 
     async def aclose(self) -> None:
+        await self.outbox.drain()  # sent outcomes still being written (bot/outbound.py)
         await self.events.aclose()
         await self.channels.aclose()
         await self.agency.aclose()

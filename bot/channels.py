@@ -102,7 +102,8 @@ def build_channels(settings: Settings, inbox: Inbox, outbox: Outbox, media: Medi
                                   settings.whatsapp_phone_number_id,
                                   base_url=settings.whatsapp_api_base_url,
                                   api_version=settings.whatsapp_api_version,
-                                  open_media=media.open, lanes=settings.sender_concurrency)
+                                  open_media=media.open,
+                                  connections=settings.sender_concurrency)
         channels.whatsapp = whatsapp
         inbox.register("whatsapp", _render_whatsapp,
                        WhatsAppMedia(whatsapp, settings.media_max_bytes))

@@ -40,8 +40,23 @@ redis.call('LTRIM', KEYS[3], 0, 9999)
 return 1
 """
 
-_CLAIM = """
--- KEYS: ready, peek keys...   ARGV: now_ms, lease_ms, list_prefix, peek prefixes...
+# GCRA (see RateLimiter): reserves the next slot of a shared rate limit, returns the wait (µs).
+_GCRA_FN = """
+local function gcra(key, now, interval, burst)
+  local tat = tonumber(redis.call('GET', key) or now)
+  if tat < now then tat = now end
+  local wait = tat - burst - now
+  if wait < 0 then wait = 0 end
+  local new = tat + interval
+  redis.call('SET', key, tostring(new), 'PX', math.ceil((new - now) / 1000) + 1000)
+  return wait
+end
+"""
+
+_CLAIM = _GCRA_FN + """
+-- KEYS: ready, rate, peek keys...
+-- ARGV: now_ms, lease_ms, list_prefix, rate interval_us ('' without), burst_us, now_us,
+--       peek prefixes...
 local found = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 1)
 if #found == 0 then
   local nxt = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
@@ -56,11 +71,15 @@ if not item then
 end
 local token = tonumber(ARGV[1]) + tonumber(ARGV[2])
 redis.call('ZADD', KEYS[1], token, key)
-local result = {1, key, item, tostring(token)}
-for i = 4, #ARGV do
+local wait = 0
+if ARGV[4] ~= '' then
+  wait = gcra(KEYS[2], tonumber(ARGV[6]), tonumber(ARGV[4]), tonumber(ARGV[5]))
+end
+local result = {1, key, item, tostring(token), tostring(wait)}
+for i = 7, #ARGV do
   table.insert(result, redis.call('GET', ARGV[i] .. key) or '')
 end
-for i = 2, #KEYS do
+for i = 3, #KEYS do
   table.insert(result, redis.call('GET', KEYS[i]) or '')
 end
 return result
@@ -122,6 +141,8 @@ class Claim:
     token: str
     # Values read in the same step (see KeyedQueue's `peek`): None where unset.
     peeked: tuple[str | None, ...] = ()
+    # With the queue's `limiter`: the seconds to wait for the rate-limit slot reserved with it.
+    rate_wait_s: float = 0.0
 
 
 class LeaseLost(Exception):
@@ -134,10 +155,14 @@ class KeyedQueue:
     def __init__(self, redis: Redis, name: str, *, lease_s: float = 120.0,
                  pace_ms: int = 0, pace_prefix: str | None = None,
                  dedup_ttl_s: int = 7 * 24 * 3600,
-                 peek: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())) -> None:
+                 peek: tuple[tuple[str, ...], tuple[str, ...]] = ((), ()),
+                 limiter: RateLimiter | None = None) -> None:
         """`peek` = (prefixes, keys): a claim also reads `<prefix><item key>` for each prefix
         and each of the keys, in the same step, into `Claim.peeked` (state the worker needs
-        before it can act, such as whether the resident is with an officer)."""
+        before it can act, such as whether the resident is with an officer).
+
+        `limiter`: a claim also reserves the limiter's next slot, in the same step
+        (`Claim.rate_wait_s`): one round trip to Redis a message less for the senders."""
         self._redis = redis
         self.name = name
         self._prefix = f"pintu:{name}:"
@@ -146,6 +171,7 @@ class KeyedQueue:
         self._pace_prefix = f"pintu:pace:{pace_prefix or name}:"
         self._dedup_ttl_s = dedup_ttl_s
         self._peek_prefixes, self._peek_keys = peek
+        self._limiter = limiter
         self._ready = self._prefix + "ready"
         self.wake_key = self._prefix + "wake"
         self._push = redis.register_script(_PUSH)
@@ -199,14 +225,18 @@ class KeyedQueue:
     async def claim(self) -> Claim | float | None:
         """The next ready head; else the seconds until one is due (float), or None when empty."""
         while True:
-            raw = await self._claim(keys=[self._ready, *self._peek_keys],
+            limiter = self._limiter
+            rate = (limiter.key, limiter.interval_us, limiter.burst_us) if limiter else \
+                (self._prefix + "unused", "", "")
+            raw = await self._claim(keys=[self._ready, rate[0], *self._peek_keys],
                                     args=[now_ms(), self._lease_ms, self._prefix + "q:",
-                                          *self._peek_prefixes])
+                                          rate[1], rate[2], _micros(), *self._peek_prefixes])
             state = int(raw[0])
             if state == 1:
-                key, item, token = (_text(v) for v in raw[1:4])
-                peeked = tuple(_text(v) or None for v in raw[4:])
-                return Claim(key=key, item=json.loads(item), token=token, peeked=peeked)
+                key, item, token, wait = (_text(v) for v in raw[1:5])
+                peeked = tuple(_text(v) or None for v in raw[5:])
+                return Claim(key=key, item=json.loads(item), token=token, peeked=peeked,
+                             rate_wait_s=float(wait) / 1_000_000)
             if state == 0:
                 if len(raw) == 1:
                     return None
@@ -274,16 +304,9 @@ class RateLimiter:
     across every process, with a burst of `burst` calls. `delay()` reserves a slot and says how long
     to wait for it."""
 
-    _GCRA = """
+    _GCRA = _GCRA_FN + """
     -- KEYS: tat   ARGV: now_us, interval_us, burst_us
-    local now = tonumber(ARGV[1])
-    local tat = tonumber(redis.call('GET', KEYS[1]) or ARGV[1])
-    if tat < now then tat = now end
-    local wait = tat - tonumber(ARGV[3]) - now
-    if wait < 0 then wait = 0 end
-    local new = tat + tonumber(ARGV[2])
-    redis.call('SET', KEYS[1], tostring(new), 'PX', math.ceil((new - now) / 1000) + 1000)
-    return tostring(wait)
+    return tostring(gcra(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])))
     """
 
     _PAUSE = """
@@ -296,20 +319,19 @@ class RateLimiter:
     """
 
     def __init__(self, redis: Redis, name: str, rate_per_s: float, burst: int = 1) -> None:
-        self._key = f"pintu:rate:{name}"
-        self._interval_us = int(1_000_000 / rate_per_s)
-        self._burst_us = self._interval_us * max(0, burst - 1)
+        self.key = f"pintu:rate:{name}"
+        self.interval_us = int(1_000_000 / rate_per_s)
+        self.burst_us = self.interval_us * max(0, burst - 1)
         self._gcra = redis.register_script(self._GCRA)
         self._pause = redis.register_script(self._PAUSE)
 
     async def delay(self) -> float:
         """Reserves the next slot; returns the seconds to wait before using it."""
         now_us = _micros()
-        wait = await self._gcra(keys=[self._key],
-                                args=[now_us, self._interval_us, self._burst_us])
+        wait = await self._gcra(keys=[self.key], args=[now_us, self.interval_us, self.burst_us])
         return float(_text(wait)) / 1_000_000
 
     async def pause(self, seconds: float) -> None:
         """Nobody sends for `seconds` (the channel asked everyone to slow down)."""
         until = _micros() + int(seconds * 1_000_000)
-        await self._pause(keys=[self._key], args=[until, int(seconds * 1000) + 1000])
+        await self._pause(keys=[self.key], args=[until, int(seconds * 1000) + 1000])

@@ -2,8 +2,16 @@
 
 Every call goes through `WhatsAppClient._request`, which maps Graph errors
 (`{"error": {"message", "type", "code", "error_subcode", "error_data", "fbtrace_id"}}`) and network
-failures to the typed errors of `integrations.channel_errors`. Exception messages and logs carry
-the Graph code and trace id only: never the access token, the resident's number or message text.
+failures to the typed errors of `integrations.channel_errors`.
+
+Messages (sends and read marks, the calls a busy hour is made of) go through an aiohttp session:
+a send through httpx cost about 0.7 ms of CPU, through aiohttp about 0.13 ms, and a send's HTTP
+call was most of the outbound worker's CPU (bench/dispatch.py, docs/benchmarks.md "Dispatch").
+Media uploads and downloads, rare and streamed with size limits, stay on httpx, and so does
+everything when the caller hands in its own `httpx.AsyncClient` (tests, scripts).
+
+Exception messages and logs carry the Graph code and trace id only: never the access token, the
+resident's number or message text.
 """
 
 from __future__ import annotations
@@ -13,13 +21,17 @@ import binascii
 import hashlib
 import json
 import logging
+import ssl
 import time
-from collections.abc import Callable
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any
 
+import aiohttp
 import httpx
 
 from integrations.channel_errors import (
@@ -30,7 +42,6 @@ from integrations.channel_errors import (
     Rejected,
     TemporaryFailure,
 )
-from integrations.lanes import Lanes
 from integrations.replies import Rendered
 
 from .render import LOCAL_REF
@@ -72,13 +83,13 @@ _PERMANENT = {  # configuration problems that retrying cannot fix, even when ans
     133010: "business phone number not registered with the Cloud API",
 }
 _ERROR_BODY_LIMIT = 64 * 1024
-_LANED = {"send", "mark_read"}  # short calls; uploads and downloads keep the general client
+_MESSAGES = {"send", "mark_read"}  # short JSON posts: the aiohttp session (module docstring)
 
 
 @dataclass(frozen=True)
 class _Answer:
     status_code: int
-    headers: httpx.Headers
+    headers: Mapping[str, str]  # case-insensitive (httpx.Headers, aiohttp's CIMultiDictProxy)
     content: bytes
 
     def json(self, what: str) -> dict[str, Any]:
@@ -101,40 +112,56 @@ class WhatsAppClient:
         api_version: Graph API version used in every path.
         http: the `httpx.AsyncClient` to use (a transport in tests); one is made when omitted.
         open_media: loads a stored file for upload by its ref: `(content, mime_type, filename)`.
-        lanes: with `http` omitted, messages (sends and read marks) go through this many
-            single-connection clients (`integrations.lanes`; as many as concurrent senders),
-            media through one more client. 0: one client for everything.
+        connections: with `http` omitted, messages (sends and read marks) go through an aiohttp
+            session keeping at most this many connections (as many as concurrent senders), media
+            through an httpx client. With `http`, everything goes through it.
+        timeout_s: with `http` omitted, the longest wait for an answer (connecting: 5 s).
     """
 
     def __init__(self, access_token: str, phone_number_id: str, *,
                  base_url: str = "https://graph.facebook.com", api_version: str = "v21.0",
                  http: httpx.AsyncClient | None = None,
-                 open_media: OpenMedia | None = None, lanes: int = 0) -> None:
+                 open_media: OpenMedia | None = None, connections: int = 16,
+                 timeout_s: float = 20.0) -> None:
         self._token = access_token
         self.phone_number_id = phone_number_id
         self._root = f"{base_url.rstrip('/')}/{api_version}"
         self._own_http = http is None
-        self._lanes: Lanes | None = None
+        self._connections = max(1, connections)
+        self._timeout_s = timeout_s
+        self._session: aiohttp.ClientSession | None = None
+        self._tls: ssl.SSLContext | None = None
+        self._proxy = _env_proxy(self._root)
         if http is not None:
             self._http = http
         else:
-            timeout = httpx.Timeout(20.0, connect=5.0)
-            tls = httpx.create_ssl_context()  # one for every client: loading it takes a while
-            self._http = httpx.AsyncClient(timeout=timeout, verify=tls)
-            if lanes:
-                self._lanes = Lanes(lanes, lambda limits: httpx.AsyncClient(
-                    timeout=timeout, limits=limits, verify=tls))
+            self._tls = httpx.create_ssl_context()  # one for both: loading it takes a while
+            self._http = httpx.AsyncClient(timeout=httpx.Timeout(timeout_s, connect=5.0),
+                                           verify=self._tls)
         self._open_media = open_media
 
     def __repr__(self) -> str:
         return f"WhatsAppClient(phone_number_id={self.phone_number_id!r}, root={self._root!r})"
 
     async def aclose(self) -> None:
-        """Closes the HTTP client if this object made it."""
+        """Closes the HTTP clients this object made."""
         if self._own_http:
             await self._http.aclose()
-        if self._lanes is not None:
-            await self._lanes.aclose()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _messages_session(self) -> aiohttp.ClientSession:
+        """The aiohttp session for messages, made on first use (it needs the running loop)."""
+        if self._session is None or self._session.closed:
+            # `connect` covers waiting for a free connection and opening one; a request that
+            # timed out there was never sent. `sock_read`: no answer byte for that long.
+            timeout = aiohttp.ClientTimeout(total=None, connect=self._timeout_s,
+                                            sock_connect=5.0, sock_read=self._timeout_s)
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._connections, ssl=self._tls or True),
+                timeout=timeout, raise_for_status=False)
+        return self._session
 
     async def __aenter__(self) -> WhatsAppClient:
         return self
@@ -230,12 +257,30 @@ class WhatsAppClient:
 
         `path` is relative to `{base_url}/{api_version}/`, or an absolute media download url.
         """
-        if self._lanes is not None and what in _LANED:
-            async with self._lanes.borrow() as http:
-                return await self._call(http, method, path, what=what, max_bytes=max_bytes,
-                                        **kwargs)
+        if self._own_http and what in _MESSAGES:
+            return await self._post_message(path, what=what, body=kwargs["json"])
         return await self._call(self._http, method, path, what=what, max_bytes=max_bytes,
                                 **kwargs)
+
+    async def _post_message(self, path: str, *, what: str, body: dict[str, Any]) -> _Answer:
+        """A message call through the aiohttp session; the same answers and errors as `_call`."""
+        url = f"{self._root}/{path}"
+        headers = {"Authorization": f"Bearer {self._token}"}
+        try:
+            async with self._messages_session().post(url, json=body, headers=headers,
+                                                     proxy=self._proxy) as response:
+                if response.status >= 400:
+                    content = await _read_aiohttp(response, _ERROR_BODY_LIMIT)
+                    raise _error_for(response.status, response.headers, content, what)
+                return _Answer(response.status, response.headers, await response.read())
+        except TimeoutError as exc:  # aiohttp's timeouts are TimeoutErrors
+            logger.warning("whatsapp %s timed out (%s)", what, type(exc).__name__)
+            raise TemporaryFailure(f"WhatsApp {what}: timeout", maybe_delivered=not isinstance(
+                exc, aiohttp.ConnectionTimeoutError)) from None
+        except aiohttp.ClientError as exc:
+            logger.warning("whatsapp %s network error (%s)", what, type(exc).__name__)
+            raise TemporaryFailure(f"WhatsApp {what}: network error", maybe_delivered=not
+                                   isinstance(exc, aiohttp.ClientConnectorError)) from None
 
     async def _call(self, http: httpx.AsyncClient, method: str, path: str, *, what: str,
                     max_bytes: int | None, **kwargs: Any) -> _Answer:
@@ -278,7 +323,31 @@ async def _read(response: httpx.Response, limit: int | None, what: str, *,
     return b"".join(chunks)
 
 
-def _error_for(status: int, headers: httpx.Headers, content: bytes, what: str) -> ChannelError:
+def _env_proxy(root: str) -> str | None:
+    """The proxy HTTPS_PROXY / HTTP_PROXY / NO_PROXY name for Graph, read once: httpx honours
+    them too, and aiohttp's own `trust_env` reads them (and ~/.netrc) again on every request,
+    a tenth of a send's CPU."""
+    parts = urllib.parse.urlsplit(root)
+    if parts.hostname and urllib.request.proxy_bypass(parts.hostname):
+        return None
+    return urllib.request.getproxies().get(parts.scheme)
+
+
+async def _read_aiohttp(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """At most `limit` bytes of the answer (an error body: the rest is not needed)."""
+    chunks: list[bytes] = []
+    total = 0
+    while total < limit:
+        chunk = await response.content.read(limit - total)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
+
+
+def _error_for(status: int, headers: Mapping[str, str], content: bytes,
+               what: str) -> ChannelError:
     """Maps a Graph error answer to a channel error; the message never repeats Graph's text,
     whose details may quote parameter values."""
     error: dict[str, Any] = {}
@@ -327,7 +396,7 @@ def _classify(status: int, code: int | None) -> tuple[type[ChannelError], str | 
     return Rejected, None
 
 
-def _retry_after(headers: httpx.Headers) -> float | None:
+def _retry_after(headers: Mapping[str, str]) -> float | None:
     value = headers.get("retry-after")
     if not value:
         return None

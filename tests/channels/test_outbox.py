@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import threading
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -15,7 +16,7 @@ from sqlalchemy import Engine, select, text
 from bot.db import make_sessionmaker
 from bot.kv import make_redis
 from bot.models import MESSAGE_ID_HASH, DeadLetter
-from bot.outbound import ChannelLimits, Outbox, open_window
+from bot.outbound import RECORDING_PER_SENDER, ChannelLimits, Outbox, open_window
 from bot.privacy.crypto import lookup_hash
 from integrations.channel_errors import Rejected, TemporaryFailure
 from integrations.replies import Rendered
@@ -328,3 +329,51 @@ async def test_a_reused_channel_message_id_keeps_the_status_without_the_id(
 
 async def _same_id(rendered: Rendered) -> str:
     return "id-same"
+
+
+async def test_sent_outcomes_are_written_behind_the_sends_and_drained_on_stop(
+        pg_engine: Engine) -> None:
+    """A slow database does not hold the next send, up to RECORDING_PER_SENDER outcomes a
+    sender; a stopping worker still writes every outcome it holds."""
+    redis = make_redis(REDIS_URL)
+    await redis.flushdb()
+    box = Outbox(redis, make_sessionmaker(pg_engine),
+                 limits={"whatsapp": ChannelLimits(1000, 0)})
+    recorder = Recorder()
+    box.register("whatsapp", recorder, account="109876543210987")
+    database = threading.Event()  # closed: every outcome write waits
+    write = box._outcomes._write
+
+    def slow_write(outcomes: list[Any]) -> set[str]:
+        database.wait(10)
+        return write(outcomes)
+
+    box._outcomes._write = slow_write  # type: ignore[method-assign]
+    chats = [f"62814{n:08d}" for n in range(8)]
+    for n, chat in enumerate(chats):
+        await open_window(redis, "whatsapp", chat)
+        _write_rows(pg_engine, chat, [f"ref-behind-{n}"])
+    sender = asyncio.create_task(box.run("whatsapp", 1))
+    try:
+        for n, chat in enumerate(chats):
+            await box.enqueue("whatsapp", chat, [call(f"balasan {n}", to=chat)],
+                              [f"ref-behind-{n}"])
+        # One sender went on sending while its outcomes waited, until it held the most allowed
+        # and one more send's outcome in hand.
+        await until(lambda: len(recorder.sent) == RECORDING_PER_SENDER + 1)
+        await asyncio.sleep(0.3)
+        assert len(recorder.sent) == RECORDING_PER_SENDER + 1
+        assert all(_message_status(pg_engine, f"ref-behind-{n}") == ("queued", None)
+                   for n in range(len(chats)))
+    finally:
+        sender.cancel()
+        await asyncio.gather(sender, return_exceptions=True)
+    threading.Timer(0.2, database.set).start()
+    await box.drain()
+    # The one whose sender stopped while waiting for room is written too.
+    sent = RECORDING_PER_SENDER + 1
+    assert [_message_status(pg_engine, f"ref-behind-{n}") for n in range(len(chats))] == \
+        [("sent", hashed(f"id-{n + 1}")) for n in range(sent)] + \
+        [("queued", None)] * (len(chats) - sent)
+    await redis.flushdb()
+    await redis.aclose()

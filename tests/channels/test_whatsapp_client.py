@@ -1,7 +1,9 @@
 """The WhatsApp client: requests on the wire, Graph errors mapped to channel errors, media.
 
 Against `httpx.MockTransport` for exact wire checks and error shapes, and against the fake Graph
-API on a real socket for the whole round trip.
+API on a real socket for the whole round trip, both as production runs the client (messages
+through its own aiohttp session, media through its own httpx client) and with an httpx client
+handed in.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import base64
 import hashlib
 import json
 import logging
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -304,8 +307,16 @@ def fake(graph_server: tuple[FakeGraph, str]) -> FakeGraph:
     return graph_server[0]
 
 
-@pytest.fixture
-async def live(graph_server: tuple[FakeGraph, str]) -> Any:
+@pytest.fixture(params=["own clients", "httpx handed in"])
+async def live(request: pytest.FixtureRequest, graph_server: tuple[FakeGraph, str]) -> Any:
+    if request.param == "own clients":  # as bot/channels.py makes it
+        client = WhatsAppClient(TOKEN, PHONE_ID, base_url=graph_server[1],
+                                open_media=stored_file, connections=2, timeout_s=5)
+        try:
+            yield client
+        finally:
+            await client.aclose()
+        return
     async with httpx.AsyncClient(timeout=5) as http:
         yield WhatsAppClient(TOKEN, PHONE_ID, base_url=graph_server[1], http=http,
                              open_media=stored_file)
@@ -339,13 +350,18 @@ async def test_fake_rejects_a_wrong_token(graph_server: tuple[FakeGraph, str]) -
     assert caught.value.code == 190
 
 
+@pytest.mark.parametrize("own", [True, False], ids=["own clients", "httpx handed in"])
 async def test_fake_timeout_is_temporary(
-        fake: FakeGraph, graph_server: tuple[FakeGraph, str]) -> None:
+        fake: FakeGraph, graph_server: tuple[FakeGraph, str], own: bool) -> None:
     fake.delay(0.5)
     async with httpx.AsyncClient(timeout=0.1) as http:
-        client = WhatsAppClient(TOKEN, PHONE_ID, base_url=graph_server[1], http=http)
-        with pytest.raises(TemporaryFailure):
+        client = WhatsAppClient(TOKEN, PHONE_ID, base_url=graph_server[1], timeout_s=0.1,
+                                http=None if own else http)
+        with pytest.raises(TemporaryFailure) as caught:
             await client.send(text_message())
+        await client.aclose()
+    # The request went out: the message may have been taken (campaigns do not resend it).
+    assert caught.value.maybe_delivered
     fake.delay(0)
     # The server still answers the abandoned call half a second later: wait for it here, or it
     # lands among the next test's calls (the fake is shared by the module).
@@ -394,3 +410,45 @@ async def test_fake_accepts_every_rendered_form(fake: FakeGraph, live: WhatsAppC
             await live.send(message)
             count += 1
     assert len(fake.sent()) == count
+
+
+async def test_own_clients_nobody_listening_is_temporary_and_surely_not_sent() -> None:
+    with socket.socket() as sock:  # a port that was free a moment ago: refused
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    client = WhatsAppClient(TOKEN, PHONE_ID, base_url=f"http://127.0.0.1:{port}", timeout_s=2)
+    try:
+        with pytest.raises(TemporaryFailure) as caught:
+            await client.send(text_message())
+        assert not caught.value.maybe_delivered
+        with pytest.raises(TemporaryFailure):
+            await client.mark_read("wamid.abc")
+    finally:
+        await client.aclose()
+
+
+async def test_own_clients_send_side_by_side_and_close(
+        fake: FakeGraph, graph_server: tuple[FakeGraph, str]) -> None:
+    client = WhatsAppClient(TOKEN, PHONE_ID, base_url=graph_server[1], connections=3)
+    numbers = [f"62812000000{n:02d}" for n in range(12)]
+    wamids = await asyncio.gather(*(client.send(render(Reply(text=f"pesan {n}"), number)[0])
+                                    for n, number in enumerate(numbers)))
+    assert len(set(wamids)) == 12
+    assert sorted(body["to"] for body in fake.sent()) == numbers
+    await client.mark_read("wamid.abc")
+    assert fake.calls("read")[0].body["message_id"] == "wamid.abc"
+    await client.aclose()
+    await client.aclose()  # twice is harmless (shutdown paths may overlap)
+
+
+def test_proxy_from_the_environment_is_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The messages' session uses the HTTPS_PROXY an operator sets, as httpx does, unless
+    NO_PROXY names Graph's host."""
+    for name in ("HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY",
+                 "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    assert WhatsAppClient(TOKEN, PHONE_ID)._proxy is None
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.pemkot.example:3128")
+    assert WhatsAppClient(TOKEN, PHONE_ID)._proxy == "http://proxy.pemkot.example:3128"
+    monkeypatch.setenv("NO_PROXY", "graph.facebook.com")
+    assert WhatsAppClient(TOKEN, PHONE_ID)._proxy is None

@@ -138,3 +138,31 @@ async def test_rate_limiter_pause_holds_everyone(redis: Redis) -> None:
     await limiter.pause(0.5)
     wait = await limiter.delay()
     assert paused + 0.5 - 0.01 <= time.time() + wait <= paused + 0.5 + 0.05
+
+
+async def test_a_claim_reserves_the_limiters_next_slot(redis: Redis) -> None:
+    """Two queues (replies, broadcasts) sharing one account's limit, and a plain limiter user
+    (another process), all take slots from the same budget: claims never beat the rate."""
+    limiter = RateLimiter(redis, "acct", rate_per_s=50)
+    replies = KeyedQueue(redis, "r", limiter=limiter)
+    bulk = KeyedQueue(redis, "b", limiter=RateLimiter(redis, "acct", rate_per_s=50))
+    for n in range(4):
+        await replies.push(f"chat-{n}", {"n": n})
+        await bulk.push(f"chat-{n}", {"n": n})
+    slots = []
+    for n in range(12):
+        asked = time.time()
+        if n % 3 == 2:
+            slots.append(asked + await limiter.delay())
+            continue
+        claim = await _claim(replies if n % 3 == 0 else bulk)
+        assert claim.rate_wait_s >= 0
+        slots.append(asked + claim.rate_wait_s)
+    gaps = [b - a for a, b in itertools.pairwise(slots)]
+    assert all(gap >= 0.015 for gap in gaps), gaps
+    assert slots[-1] - slots[0] >= 11 * 0.02 - 0.005
+    # Without a limiter a claim waits for nothing and touches no rate key.
+    plain = KeyedQueue(redis, "p")
+    await plain.push("a", {"n": 1})
+    assert (await _claim(plain)).rate_wait_s == 0
+    assert await redis.keys("pintu:rate:*") == ["pintu:rate:acct"]
