@@ -11,11 +11,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from integrations.agency import AgencyClients
+from integrations.secrets import weak_lookup_key
 
 from .gateway_client import GatewayClient, GatewayError
 from .kb import KnowledgeBase
 from .logic.attempts import DEV_LOOKUP_KEY, Burst, IdentityGuard, Limits, make_attempt_store
-from .production import weak_lookup_key
 
 log = logging.getLogger(__name__)
 

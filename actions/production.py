@@ -8,14 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from integrations.secrets import is_placeholder, weak_lookup_key
 from integrations.urls import plain_http_off_host
-
-_PLACEHOLDERS = {"", "changeme", "change-me", "secret", "placeholder", "xxx", "todo"}
-
-
-def weak_lookup_key(key: str) -> bool:
-    """A development or short LOOKUP_KEY (the key of the identity counters' hashes)."""
-    return key.startswith("dev-") or len(key) < 32
 
 
 def refusals(env: Mapping[str, str]) -> list[str]:
@@ -26,8 +20,7 @@ def refusals(env: Mapping[str, str]) -> list[str]:
              for name, default in (("AGENCY_API_URL", "http://127.0.0.1:8100"),
                                    ("GATEWAY_URL", "http://127.0.0.1:8000"))
              if plain_http_off_host(env.get(name, default))]
-    token = env.get("INTERNAL_API_TOKEN", "dev-internal-token").strip()
-    if token.lower() in _PLACEHOLDERS or token.startswith("dev-"):
+    if is_placeholder(env.get("INTERNAL_API_TOKEN", "dev-internal-token")):
         found.append("INTERNAL_API_TOKEN is missing or a placeholder")
     if weak_lookup_key(env.get("LOOKUP_KEY", "")):
         found.append("LOOKUP_KEY is missing or a placeholder (32 characters or more)")

@@ -9,12 +9,12 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from integrations.secrets import is_placeholder, weak_lookup_key
 from integrations.urls import plain_http_off_host
 
 from .privacy.crypto import DEV_ENCRYPTION_KEY, DEV_LOOKUP_KEY, parse_keys
 
 ROOT = Path(__file__).resolve().parent.parent
-_PLACEHOLDERS = {"", "changeme", "change-me", "secret", "placeholder", "xxx", "todo"}
 
 
 class Settings(BaseSettings):
@@ -183,15 +183,13 @@ class Settings(BaseSettings):
             required.append("telegram_webhook_secret")
         if self.whatsapp_enabled:
             required += ["whatsapp_app_secret", "whatsapp_verify_token"]
-        bad = [name for name in required if _is_placeholder(getattr(self, name))]
+        bad = [name for name in required if is_placeholder(getattr(self, name))]
         bad += [f"agency_webhook_secrets[{agency}]"
                 for agency, secret in self.agency_webhook_secrets.items()
-                if _is_placeholder(secret)]
+                if is_placeholder(secret)]
         if DEV_ENCRYPTION_KEY in parse_keys(self.encryption_keys.get_secret_value()):
             bad.append("encryption_keys")
-        lookup = self.lookup_key.get_secret_value().strip()
-        # Short keys could be guessed, and with them every NIK's or number's lookup hash.
-        if lookup.lower() in _PLACEHOLDERS or lookup.startswith("dev-") or len(lookup) < 32:
+        if weak_lookup_key(self.lookup_key.get_secret_value()):
             bad.append("lookup_key (32 characters or more)")
         problems = [f"production needs real values for: {', '.join(bad)}"] if bad else []
         problems += production_refusals(self)
@@ -213,11 +211,6 @@ class Settings(BaseSettings):
         return f"Settings(pintu_env={self.pintu_env!r}, rasa_url={self.rasa_url!r})"
 
 
-def _is_placeholder(value: str | None) -> bool:
-    value = (value or "").strip()
-    return value.lower() in _PLACEHOLDERS or value.startswith("dev-")
-
-
 def production_refusals(settings: Settings) -> list[str]:
     """What production refuses beyond the channel and agency secrets: placeholder verification
     keys and channel tokens, debug mode, and plain HTTP wherever personal data or a secret
@@ -227,10 +220,10 @@ def production_refusals(settings: Settings) -> list[str]:
     found += [("verification_keys" if settings.verification_keys.strip() else
                "verification_key") + (f"[{i}]" if len(keys) > 1 else "")
               + " is missing or a placeholder"
-              for i, key in enumerate(keys) if _is_placeholder(key)]
-    if settings.telegram_enabled and _is_placeholder(settings.telegram_bot_token):
+              for i, key in enumerate(keys) if is_placeholder(key)]
+    if settings.telegram_enabled and is_placeholder(settings.telegram_bot_token):
         found.append("telegram_bot_token is a placeholder")
-    if settings.whatsapp_enabled and _is_placeholder(settings.whatsapp_access_token):
+    if settings.whatsapp_enabled and is_placeholder(settings.whatsapp_access_token):
         found.append("whatsapp_access_token is a placeholder")
     if settings.pintu_debug:
         found.append("pintu_debug must be off")
