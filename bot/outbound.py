@@ -339,21 +339,21 @@ class Outbox:
             await self._outcome(job, "sent", channel_message_id=channel_id)
             return
         held = False
+
+        def done(finished: asyncio.Task[None]) -> None:
+            self._recording.discard(finished)
+            if held:
+                slots.release()
+            if not finished.cancelled() and finished.exception() is not None:
+                log.error("%s: recording a sent message failed (%s)", channel,
+                          type(finished.exception()).__name__)
+
         try:
             await slots.acquire()
             held = True
         finally:  # cancelled while waiting (the worker stops): recorded all the same
             task = asyncio.create_task(self._outcome(job, "sent", channel_message_id=channel_id))
             self._recording.add(task)
-
-            def done(finished: asyncio.Task[None]) -> None:
-                self._recording.discard(finished)
-                if held:
-                    slots.release()
-                if not finished.cancelled() and finished.exception() is not None:
-                    log.error("%s: recording a sent message failed (%s)", channel,
-                              type(finished.exception()).__name__)
-
             task.add_done_callback(done)
 
     async def _sender(self, channel: str) -> None:

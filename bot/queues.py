@@ -171,7 +171,10 @@ class KeyedQueue:
         self._pace_prefix = f"pintu:pace:{pace_prefix or name}:"
         self._dedup_ttl_s = dedup_ttl_s
         self._peek_prefixes, self._peek_keys = peek
-        self._limiter = limiter
+        # The claim's rate key and GCRA arguments ('' without a limiter: no slot reserved).
+        self._rate_key = limiter.key if limiter else self._prefix + "unused"
+        self._rate_args: list[int | str] = \
+            [limiter.interval_us, limiter.burst_us] if limiter else ["", ""]
         self._ready = self._prefix + "ready"
         self.wake_key = self._prefix + "wake"
         self._push = redis.register_script(_PUSH)
@@ -225,12 +228,9 @@ class KeyedQueue:
     async def claim(self) -> Claim | float | None:
         """The next ready head; else the seconds until one is due (float), or None when empty."""
         while True:
-            limiter = self._limiter
-            rate = (limiter.key, limiter.interval_us, limiter.burst_us) if limiter else \
-                (self._prefix + "unused", "", "")
-            raw = await self._claim(keys=[self._ready, rate[0], *self._peek_keys],
+            raw = await self._claim(keys=[self._ready, self._rate_key, *self._peek_keys],
                                     args=[now_ms(), self._lease_ms, self._prefix + "q:",
-                                          rate[1], rate[2], _micros(), *self._peek_prefixes])
+                                          *self._rate_args, _micros(), *self._peek_prefixes])
             state = int(raw[0])
             if state == 1:
                 key, item, token, wait = (_text(v) for v in raw[1:5])
